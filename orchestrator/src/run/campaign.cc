@@ -1,0 +1,268 @@
+#include "run/campaign.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "console/console_report.h"
+#include "image/initramfs.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/process.h"
+#include "vm/accel.h"
+
+namespace rb::run {
+
+std::atomic<bool> g_interrupted{false};
+
+const char* to_string(Outcome o) {
+  switch (o) {
+    case Outcome::Pass: return "pass";
+    case Outcome::Fail: return "fail";
+    case Outcome::Crash: return "crash";
+    case Outcome::BootFailure: return "boot-failure";
+    case Outcome::Hang: return "hang";
+    case Outcome::Timeout: return "timeout";
+    case Outcome::Infra: return "infra";
+  }
+  return "?";
+}
+
+int BootRecord::passes() const {
+  int n = 0;
+  for (auto& t : trials) n += t.outcome == Outcome::Pass;
+  return n;
+}
+int BootRecord::fails() const {
+  int n = 0;
+  for (auto& t : trials) n += t.outcome == Outcome::Fail;
+  return n;
+}
+int BootRecord::infra() const {
+  int n = 0;
+  for (auto& t : trials) n += t.outcome == Outcome::Infra;
+  return n;
+}
+
+std::string guest_cmdline(int hugepages, const std::string& test, const Args& args) {
+  // oops=panic + panic=-1: any oops ends the boot at once (QEMU exits through
+  // -no-reboot) instead of leaving a half-dead guest to time out.
+  std::string s = "console=ttyS0 oops=panic panic=-1 hugepages=" + std::to_string(hugepages) + " rb.test=" + test;
+  std::string joined;
+  for (auto& [k, v] : args) {
+    if (k.find_first_of(" ,=\"") != std::string::npos || v.find_first_of(" ,\"") != std::string::npos)
+      throw usage_error("guest argument " + k + "=" + v + " must not contain spaces, commas or quotes");
+    joined += (joined.empty() ? "" : ",") + k + "=" + v;
+  }
+  if (!joined.empty()) s += " rb.args=" + joined;
+  return s;
+}
+
+BootRecord classify_boot(std::string_view console_text, vm::BootEnd end, int planned) {
+  console::ConsoleReport rep = console::parse_console(console_text);
+  BootRecord b;
+  b.end = end;
+  b.planned = planned;
+  long guest_ms = 0;
+  for (const auto& t : rep.trials) {
+    TrialRecord r;
+    r.number = t.number;
+    r.events = t.get_int("events", 0);
+    r.bogus = t.get_int("bogus", 0);
+    r.toggles = t.get_int("toggles", 0);
+    r.reads = t.get_int("reads", 0);
+    r.ms = t.get_int("ms", 0);
+    r.first_bogus_ms = t.get_int("first_bogus_ms", -1);
+    switch (t.status) {
+      case console::TrialStatus::Pass: r.outcome = Outcome::Pass; break;
+      case console::TrialStatus::Fail: r.outcome = Outcome::Fail; break;
+      default: r.outcome = Outcome::Infra; r.reason = t.reason; break;
+    }
+    if (r.outcome == Outcome::Fail && !b.first_failure_s)
+      b.first_failure_s = (guest_ms + (r.first_bogus_ms >= 0 ? r.first_bogus_ms : r.ms)) / 1000.0;
+    guest_ms += r.ms;
+    b.trials.push_back(std::move(r));
+  }
+  // The boot as a whole. A crash wins over everything: the trial running at
+  // that moment has no result line, so it is not counted as pass or fail.
+  if (!rep.crashes.empty()) {
+    const auto& c = rep.crashes.front();
+    b.outcome = c.kind == console::CrashKind::BootPanic && !rep.init_started ? Outcome::BootFailure : Outcome::Crash;
+    b.detail = c.title;
+  } else if (!rep.init_started) {
+    b.outcome = end == vm::BootEnd::LaunchError ? Outcome::Infra : Outcome::BootFailure;
+    b.detail = "the guest never reached /init (" + std::string(vm::to_string(end)) + ")";
+  } else if (!rep.init_errors.empty()) {
+    b.outcome = Outcome::Infra;
+    b.detail = rep.init_errors.front();
+  } else if (end == vm::BootEnd::NoOutput) {
+    b.outcome = Outcome::Hang;
+    b.detail = "console silent; VM killed";
+  } else if (end == vm::BootEnd::Timeout) {
+    b.outcome = Outcome::Timeout;
+    b.detail = "hard timeout; VM killed";
+  } else if (end == vm::BootEnd::Exited && !rep.exit_status) {
+    b.outcome = Outcome::BootFailure;
+    b.detail = "guest ended without the test's exit marker";
+  } else {
+    b.outcome = b.fails() ? Outcome::Fail : b.infra() ? Outcome::Infra : Outcome::Pass;
+    if (b.infra()) b.detail = b.trials.back().reason;
+  }
+  return b;
+}
+
+void validate(const CampaignOptions& o) {
+  if (o.vcpus < 1 || o.vcpus > 64) throw usage_error("--vcpus must be between 1 and 64");
+  if (o.boots < 1) throw usage_error("--boots must be at least 1");
+  if (o.trials < 1) throw usage_error("--trials must be at least 1");
+  if (o.duration_ms < 1) throw usage_error("--duration-ms must be at least 1");
+  if (o.jobs < 1) throw usage_error("--jobs must be at least 1");
+  // The kernel needs room of its own besides the hugepage pool; 96 MiB is
+  // what a tiny kernel + initramfs + test comfortably boot in.
+  const long pool = 2L * o.hugepages;
+  if (o.hugepages < 0 || pool + 96 > o.memory_mb)
+    throw usage_error("hugepages=" + std::to_string(o.hugepages) + " (" + std::to_string(pool) +
+                      " MiB) do not fit in " + std::to_string(o.memory_mb) +
+                      " MiB of guest RAM (leave >= 96 MiB for the kernel): lower --hugepages or raise --memory-mb");
+  if (o.pages_needed > o.hugepages)
+    throw usage_error("the guest test needs " + std::to_string(o.pages_needed) + " hugepages but only " +
+                      std::to_string(o.hugepages) + " are reserved (--hugepages)");
+  if (!fs::exists(o.guest_test_binary)) throw usage_error("guest test binary not found: " + o.guest_test_binary.string());
+  if (o.kernels.empty()) throw usage_error("no kernels to run");
+  for (const auto& f : o.fragments)
+    if (!fs::exists(f)) throw usage_error("config fragment not found: " + f.string());
+  for (const auto& k : o.kernels)
+    for (const auto& p : k.patches)
+      if (!fs::exists(p)) throw usage_error("patch not found: " + p.string() + " (kernel " + k.label + ")");
+}
+
+namespace {
+
+struct Task {
+  size_t kernel;
+  int boot;
+};
+
+}  // namespace
+
+CampaignResult run_campaign(const CampaignOptions& o) {
+  validate(o);
+  const auto t0 = std::chrono::steady_clock::now();
+  CampaignResult res;
+  fs::create_directories(o.out / "boots");
+
+  // 1. Build every kernel first (sequentially: two kernel builds on a small
+  // host only slow each other down). Usage errors stop everything.
+  kernel::Builder builder(o.cache, o.build_jobs);
+  for (const auto& v : o.kernels) {
+    KernelRun kr;
+    kr.variant = v;
+    kr.args = o.args;
+    for (auto& [k, val] : v.args) kr.args[k] = val;
+    kernel::KernelSpec spec{v.label, o.source, v.patches, o.fragments, "tinyconfig"};
+    try {
+      kr.artifact = builder.build(spec);
+      fs::create_directories(o.out / "kernels" / v.label);
+      fs::copy_file(kr.artifact.config, o.out / "kernels" / v.label / "config", fs::copy_options::overwrite_existing);
+      fs::copy_file(kr.artifact.dir / "meta.json", o.out / "kernels" / v.label / "meta.json",
+                    fs::copy_options::overwrite_existing);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::Usage || o.stop_on_build_error) throw;
+      kr.build_error = e.what();
+      spdlog::error("{}", e.what());
+    }
+    res.kernels.push_back(std::move(kr));
+    if (g_interrupted) break;
+  }
+
+  // 2. The initramfs: /init + the guest test, content-addressed.
+  auto img = image::build_initramfs({fs::path(RB_GUEST_INIT_PATH), {o.guest_test_binary}}, o.cache);
+  res.initramfs_sha256 = img.sha256;
+
+  // 3. Accelerator: probe with the first kernel that built.
+  vm::Accel accel = vm::Accel::Tcg;
+  for (auto& kr : res.kernels) {
+    if (!kr.build_error.empty()) continue;
+    auto choice = vm::resolve_accel(o.accel, kr.artifact.bzimage, img.path, o.out);
+    accel = choice.accel;
+    res.accel_reason = choice.reason;
+    break;
+  }
+
+  // 4. Boots, in `jobs` parallel VM slots.
+  std::deque<Task> queue;
+  for (int b = 0; b < o.boots; ++b)
+    for (size_t k = 0; k < res.kernels.size(); ++k)
+      if (res.kernels[k].build_error.empty()) queue.push_back({k, b});
+  std::mutex mu;
+  auto worker = [&] {
+    auto backend = o.backend == "libvirt" ? vm::make_libvirt_backend() : vm::make_qemu_backend();
+    for (;;) {
+      Task task;
+      {
+        std::lock_guard lock(mu);
+        if (queue.empty() || g_interrupted) return;
+        task = queue.front();
+        queue.pop_front();
+      }
+      KernelRun& kr = res.kernels[task.kernel];
+      const int trials = kr.variant.role == "fixed"
+                             ? static_cast<int>(o.trials * o.fixed_trials_factor + 0.5)
+                             : o.trials;
+      Args args = kr.args;
+      args["trials"] = std::to_string(trials);
+      args["duration_ms"] = std::to_string(o.duration_ms);
+      if (!args.count("seed")) args["seed"] = std::to_string(task.boot + 1);
+      vm::BootSpec spec;
+      spec.kernel = kr.artifact.bzimage;
+      spec.initrd = img.path;
+      spec.cmdline = guest_cmdline(o.hugepages, o.guest_test, args);
+      spec.vcpus = o.vcpus;
+      spec.memory_mb = o.memory_mb;
+      spec.accel = accel;
+      spec.name = "rb-" + kr.variant.label;
+      spec.console_log = o.out / "boots" / (kr.variant.label + "-" + std::to_string(task.boot + 1) + ".log");
+      // Boot allowance + every trial at full length, with slack for a loaded host.
+      spec.timeout = std::chrono::seconds(90 + trials * o.duration_ms * 2 / 1000);
+      spec.no_output_timeout = std::chrono::seconds(std::max(60, 3 * o.duration_ms / 1000));
+      const auto start = std::chrono::steady_clock::now();
+      std::optional<double> first_result;
+      console::ConsoleParser live;
+      auto r = backend->boot(spec, [&](std::string_view chunk) {
+        live.feed(chunk);
+        if (!first_result && !live.report().trials.empty())
+          first_result = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return !g_interrupted.load();
+      });
+      std::string text = read_tail(spec.console_log, 64 << 20);
+      BootRecord b = classify_boot(text, r.end, trials);
+      if (r.end == vm::BootEnd::LaunchError) b.detail = "VM did not start: " + r.error;
+      b.kernel_label = kr.variant.label;
+      b.index = task.boot + 1;
+      b.seconds = r.seconds;
+      b.boot_to_first_trial_s = first_result;
+      b.console_log = spec.console_log;
+      b.command = r.command;
+      write_file_atomic(spec.console_log.string() + ".cmd", join_argv(r.command) + "\n");
+      spdlog::info("[{}] boot {}: {} — {} pass, {} fail, {} infra in {:.1f} s{}", b.kernel_label, b.index,
+                   to_string(b.outcome), b.passes(), b.fails(), b.infra(), b.seconds,
+                   b.detail.empty() ? "" : " (" + b.detail + ")");
+      std::lock_guard lock(mu);
+      kr.boots.push_back(std::move(b));
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int i = 0; i < std::max(1, o.jobs); ++i) workers.emplace_back(worker);
+  for (auto& w : workers) w.join();
+  for (auto& kr : res.kernels)
+    std::sort(kr.boots.begin(), kr.boots.end(), [](auto& a, auto& b) { return a.index < b.index; });
+  res.interrupted = g_interrupted;
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+}  // namespace rb::run

@@ -1,0 +1,97 @@
+// A campaign runs one guest test on one or more kernels: build (or take from
+// cache) -> initramfs -> boots (in parallel VM slots) -> parse each console
+// -> per-boot and per-trial records. Deciding and reporting happen later on
+// these records (stats/, report/), never here.
+#pragma once
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernel/build.h"
+#include "run/case.h"
+#include "vm/backend.h"
+
+namespace rb::run {
+
+// What one trial or boot contributed. Only Pass and Fail enter a failure
+// rate; everything else is counted and shown but never mixed in.
+enum class Outcome { Pass, Fail, Crash, BootFailure, Hang, Timeout, Infra };
+const char* to_string(Outcome o);
+
+struct TrialRecord {
+  int number = 0;
+  Outcome outcome = Outcome::Infra;
+  long events = 0, bogus = 0, toggles = 0, reads = 0, ms = 0, first_bogus_ms = -1;
+  std::string reason;  // ERROR/SKIP text for infra trials
+};
+
+struct BootRecord {
+  std::string kernel_label;
+  int index = 0;
+  Outcome outcome = Outcome::Infra;  // the boot as a whole: Pass if it ran cleanly (trials decide fail)
+  std::string detail;                // crash title, init error, launch error, ...
+  vm::BootEnd end = vm::BootEnd::LaunchError;
+  double seconds = 0;
+  std::optional<double> boot_to_first_trial_s;  // host wall clock, QEMU start -> first result line
+  std::optional<double> first_failure_s;        // guest time from the first trial start to the first bogus event
+  int planned = 0;
+  std::vector<TrialRecord> trials;
+  std::filesystem::path console_log;
+  std::vector<std::string> command;
+  int passes() const;
+  int fails() const;
+  int infra() const;  // trials that ended in ERROR/SKIP
+};
+
+struct KernelRun {
+  KernelVariant variant;
+  kernel::BuildArtifact artifact;
+  Args args;  // effective guest args
+  std::vector<BootRecord> boots;
+  std::string build_error;  // non-empty: the kernel could not be built
+};
+
+struct CampaignOptions {
+  std::vector<KernelVariant> kernels;
+  kernel::SourceSpec source;
+  std::vector<std::filesystem::path> fragments;
+  std::string guest_test;
+  std::filesystem::path guest_test_binary;  // host path of the static binary
+  Args args;
+  int boots = 5, trials = 4, duration_ms = 3000;
+  double fixed_trials_factor = 3.0;  // kernels with role "fixed" get this many more trials per boot
+  int hugepages = 64, vcpus = 2, memory_mb = 512, pages_needed = 0;
+  int jobs = 1;  // parallel VMs
+  vm::Accel accel = vm::Accel::Auto;
+  std::string backend = "qemu";
+  std::filesystem::path out;    // bundle directory
+  std::filesystem::path cache;  // build/image cache
+  int build_jobs = 0;
+  bool stop_on_build_error = false;  // usage errors always stop
+};
+
+struct CampaignResult {
+  std::vector<KernelRun> kernels;
+  std::string accel_reason;
+  std::string initramfs_sha256;
+  bool interrupted = false;
+  double seconds = 0;
+};
+
+// Checks what can be checked before any build (hugepages vs RAM, files exist).
+void validate(const CampaignOptions& o);
+
+// Set from a SIGINT handler: running VMs are stopped, partial results kept.
+extern std::atomic<bool> g_interrupted;
+
+CampaignResult run_campaign(const CampaignOptions& o);
+
+// The kernel command line for one boot (also used by bisect steps).
+std::string guest_cmdline(int hugepages, const std::string& test, const Args& args);
+
+// Classifies one boot from its console text and how the VM ended.
+BootRecord classify_boot(std::string_view console, vm::BootEnd end, int planned);
+
+}  // namespace rb::run

@@ -1,0 +1,37 @@
+// A case: everything one race needs (guest test + arguments, fragments,
+// patches, hugepages, vCPUs), loaded from a TOML file in kernels/cases/.
+// The orchestrator only ever sees a Case, so a new race is a new file.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rb::run {
+
+using Args = std::map<std::string, std::string>;
+
+struct KernelVariant {
+  std::string label;
+  std::string role;  // "bug" (expected to fail), "fixed" (expected clean), or informational
+  std::vector<std::filesystem::path> patches;
+  Args args;         // overrides of the case's guest args for this kernel
+};
+
+struct Case {
+  std::filesystem::path file;
+  std::string name, title, description;
+  std::filesystem::path source;
+  std::vector<std::filesystem::path> fragments;
+  std::string guest_test;
+  int trials = 4, duration_ms = 3000, hugepages = 64, vcpus = 2, memory_mb = 512, pages_needed = 0;
+  Args args;
+  std::vector<KernelVariant> kernels, extra_kernels;
+};
+
+// Throws rb::Error(Usage) naming the file and the bad key.
+Case load_case(const std::filesystem::path& file);
+// The embedded default: the seed race, kernels/cases/uffd-hugetlb.toml.
+std::filesystem::path default_case_path();
+
+}  // namespace rb::run

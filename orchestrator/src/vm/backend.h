@@ -1,0 +1,65 @@
+// One interface for every way of booting a guest. A backend boots a kernel +
+// initramfs with a command line, streams the serial console to a file and to
+// a callback, and enforces the timeouts; it knows nothing about race tests.
+#pragma once
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rb::vm {
+
+enum class Accel { Auto, Kvm, Tcg };
+
+struct BootSpec {
+  std::filesystem::path kernel, initrd;
+  std::string cmdline;
+  int vcpus = 2;
+  int memory_mb = 512;
+  Accel accel = Accel::Tcg;           // resolved (never Auto) by the caller
+  std::filesystem::path console_log;  // the serial console, as captured
+  std::chrono::seconds timeout{600};            // hard limit for the whole boot
+  std::chrono::seconds no_output_timeout{120};  // hang detection
+  std::string name = "racebisect";    // VM name (libvirt domain name prefix)
+};
+
+enum class BootEnd {
+  Exited,      // the guest rebooted/powered off and the VM ended by itself
+  Stopped,     // the on_output callback asked to stop (e.g. enough evidence)
+  Timeout,     // hard timeout hit, VM killed
+  NoOutput,    // console silent for no_output_timeout, VM killed
+  LaunchError, // the VM could not be started at all
+};
+const char* to_string(BootEnd e);
+
+struct BootResult {
+  BootEnd end = BootEnd::LaunchError;
+  int exit_code = -1;
+  double seconds = 0;
+  std::vector<std::string> command;  // exact command line / definition used, for bundles
+  std::string error;                 // LaunchError details (e.g. QEMU's stderr)
+};
+
+// Return false to stop the VM early.
+using OutputFn = std::function<bool(std::string_view chunk)>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual BootResult boot(const BootSpec& spec, const OutputFn& on_output) = 0;
+};
+
+std::unique_ptr<Backend> make_qemu_backend();
+std::unique_ptr<Backend> make_libvirt_backend(const std::string& uri = "qemu:///system");
+
+const char* to_string(Accel a);
+
+// Shared by backends: follow a growing console file, feed the callback,
+// enforce the timeouts. `alive` says whether the VM is still running.
+BootEnd watch_console(const BootSpec& spec, const OutputFn& on_output, const std::function<bool()>& alive);
+
+}  // namespace rb::vm

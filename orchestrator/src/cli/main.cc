@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/boot.h"
+#include "cli/build_cmd.h"
 #include "cli/reproduce.h"
 #include "run/campaign.h"
 #include "util/error.h"
@@ -27,7 +28,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "debug logging");
-  std::vector<std::function<int()>> commands{rb::cli::add_reproduce(app), rb::cli::add_boot(app)};
+  std::vector<std::function<int()>> commands{rb::cli::add_reproduce(app), rb::cli::add_boot(app),
+                                              rb::cli::add_build(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/bisect_step.h"
 #include "cli/boot.h"
 #include "cli/build_cmd.h"
 #include "cli/reproduce.h"
@@ -29,7 +30,8 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "debug logging");
   std::vector<std::function<int()>> commands{rb::cli::add_reproduce(app), rb::cli::add_boot(app),
-                                              rb::cli::add_build(app)};
+                                              rb::cli::add_build(app),
+                                              rb::cli::add_bisect_step(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

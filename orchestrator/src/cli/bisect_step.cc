@@ -1,0 +1,71 @@
+#include "cli/bisect_step.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/step_runner.h"
+#include "kernel/source.h"
+#include "run/case.h"
+#include "stats/binomial.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace rb::cli {
+
+namespace {
+
+constexpr int kAbort = 128;  // git bisect run stops on codes > 127
+
+int run_step(const StepFlags& f, bool fix) {
+  run::Case c = run::load_case(f.case_file.empty() ? run::default_case_path() : fs::path(f.case_file));
+  const fs::path repo = kernel::git(f.source.empty() ? fs::current_path() : fs::path(f.source),
+                                    {"rev-parse", "--show-toplevel"});
+  const std::string commit = kernel::git(repo, {"rev-parse", "HEAD"});
+  store::Store db(f.db.empty() ? cache_root() / "history.db" : fs::path(f.db));
+  const int64_t session = db.session("bisect-step:" + fs::canonical(repo).string() + ":" + c.name, "bisect-step",
+                                     nlohmann::json{{"repo", repo.string()}, {"case", c.name}}.dump());
+  StepResult r = run_commit_step(f, c, repo, commit, db, session);
+  const std::string short_id = commit.substr(0, 12);
+  std::cout << fmt::format("commit {}: {}\n", short_id, r.evidence);
+  if (r.decision == StepDecision::Skip) {
+    std::cout << "decision: skip (" << r.why << ")\n";
+    return 125;
+  }
+  const bool reproduces = r.decision == StepDecision::Reproduces;
+  // Finding a fix: the old term is "still broken", so a reproducing commit
+  // is "old" (exit 0) and a clean one "new" (exit 1).
+  const bool is_new = fix ? !reproduces : reproduces;
+  std::cout << fmt::format("decision: {} -> {} ({})\n", reproduces ? "race reproduces" : "clean within the test",
+                           is_new ? (fix ? "new/fixed" : "bad") : (fix ? "old/broken" : "good"), r.why);
+  db.record_event(session, fmt::format("{} {} {}", short_id, is_new ? "new" : "old", r.evidence));
+  return is_new ? 1 : 0;
+}
+
+}  // namespace
+
+std::function<int()> add_bisect_step(CLI::App& app) {
+  auto f = std::make_shared<StepFlags>();
+  auto fix = std::make_shared<bool>(false);
+  auto* sub = app.add_subcommand(
+      "bisect-step",
+      "For `git bisect run`: build HEAD, run trials under Wald's SPRT, exit 0 good / 1 bad / 125 skip "
+      "(128 aborts on bad input). With --fix, exit 0 while the race reproduces (use git bisect terms old/new).");
+  add_step_flags(sub, *f);
+  sub->add_flag("--fix", *fix, "look for the commit that fixed the race (0 = still reproduces)");
+  return [f, fix, sub]() -> int {
+    if (!sub->parsed()) return -1;
+    try {
+      return run_step(*f, *fix);
+    } catch (const std::exception& e) {
+      // Build failures were already turned into "skip"; anything left is bad
+      // input or broken machinery: abort the bisection rather than mislabel.
+      std::cerr << "racebisect bisect-step: " << e.what() << "\n";
+      return kAbort;
+    }
+  };
+}
+
+}  // namespace rb::cli

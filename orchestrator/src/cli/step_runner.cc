@@ -1,0 +1,106 @@
+#include "cli/step_runner.h"
+
+#include <fmt/format.h>
+
+#include "stats/binomial.h"
+#include "stats/sprt.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace rb::cli {
+
+void add_step_flags(CLI::App* sub, StepFlags& f) {
+  sub->add_option("--case", f.case_file, "case file (default: the seed race)");
+  sub->add_option("--source", f.source, "git work tree to build (default: the current directory)");
+  sub->add_option("--patch", f.patches, "patch(es) applied on top of every commit");
+  sub->add_option("--fragment", f.fragments, "extra config fragment(s)");
+  sub->add_option("--arg", f.args, "guest test argument KEY=VALUE");
+  sub->add_option("--p0", f.p0, "failure rate of a good commit (H0: rate <= p0; default 0.001)");
+  sub->add_option("--p1", f.p1, "failure rate of a bad commit (H1: rate >= p1; default 0.3)");
+  sub->add_option("--alpha", f.alpha, "P(call a good commit bad) (default 0.01)");
+  sub->add_option("--beta", f.beta, "P(call a bad commit good) (default 0.01)");
+  sub->add_option("--max-trials", f.max_trials, "trial budget per commit; inconclusive -> skip (default 40)");
+  sub->add_option("--trials-per-boot", f.trials_per_boot, "trials per VM boot (default 8)");
+  sub->add_option("--duration-ms", f.duration_ms, "length of one trial (default 2000)");
+  sub->add_option("--signature", f.signature, "also count a crash whose title contains this text as a failure");
+  sub->add_option("--hugepages", f.hugepages, "guest hugepages (default: the case's)");
+  sub->add_option("--vcpus", f.vcpus, "guest vCPUs (default: the case's)");
+  sub->add_option("--memory-mb", f.memory_mb, "guest RAM (default: the case's)");
+  sub->add_option("--accel", f.accel, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+  sub->add_option("--db", f.db, "history database (default: <cache>/history.db)");
+  sub->add_option("--out", f.out, "directory for console logs (default: <cache>/bisect-logs)");
+}
+
+run::RunnerConfig runner_config(const StepFlags& f, const run::Case& c, const fs::path& repo) {
+  run::RunnerConfig cfg;
+  cfg.kase = c;
+  cfg.repo = repo;
+  for (const auto& p : f.patches) cfg.patches.push_back(fs::absolute(p));
+  cfg.fragments = c.fragments;
+  for (const auto& fr : f.fragments) cfg.fragments.push_back(fs::absolute(fr));
+  cfg.args = c.args;
+  for (const auto& a : f.args) {
+    auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) throw usage_error("--arg expects KEY=VALUE, got '" + a + "'");
+    cfg.args[a.substr(0, eq)] = a.substr(eq + 1);
+  }
+  cfg.trials_per_boot = f.trials_per_boot;
+  cfg.duration_ms = f.duration_ms;
+  cfg.hugepages = f.hugepages.value_or(c.hugepages);
+  cfg.vcpus = f.vcpus.value_or(c.vcpus);
+  cfg.memory_mb = f.memory_mb.value_or(c.memory_mb);
+  cfg.accel = f.accel == "kvm" ? vm::Accel::Kvm : f.accel == "tcg" ? vm::Accel::Tcg : vm::Accel::Auto;
+  cfg.signature = f.signature;
+  cfg.cache = cache_root();
+  cfg.out = f.out.empty() ? cache_root() / "bisect-logs" : fs::absolute(f.out);
+  if (2L * cfg.hugepages + 96 > cfg.memory_mb)
+    throw usage_error(fmt::format("hugepages={} ({} MiB) do not fit in {} MiB of guest RAM", cfg.hugepages,
+                                  2 * cfg.hugepages, cfg.memory_mb));
+  return cfg;
+}
+
+StepResult run_commit_step(const StepFlags& f, const run::Case& c, const fs::path& repo, const std::string& commit,
+                           store::Store& db, int64_t session) {
+  if (f.p0 < 0 || f.p1 <= f.p0 || f.p1 >= 1) throw usage_error("need 0 <= p0 < p1 < 1");
+  run::CommitRunner runner(runner_config(f, c, repo), &db, session);
+  StepResult r;
+  auto built = runner.build(commit);
+  if (!built.ok) {
+    r.decision = StepDecision::Skip;
+    auto nl = built.error.find('\n');
+    r.why = "build failed: " + built.error.substr(0, nl);
+    r.evidence = "build failed";
+    return r;
+  }
+  stats::Sprt sprt(stats::SprtParams{f.p0, f.p1, f.alpha, f.beta, f.max_trials});
+  r.counts = runner.run(commit, built.artifact, f.max_trials, [&](bool failed) {
+    return sprt.add(failed) == stats::SprtDecision::Continue;
+  });
+  const auto& k = r.counts;
+  auto ci = stats::wilson(k.failures, k.trials, 0.95);
+  r.evidence = fmt::format("build {} ({:.0f} s), {} boot(s), {} trial(s), {} failure(s), rate {:.1f}% [{:.1f}%, {:.1f}%]",
+                           built.artifact.cache_hit ? "cached" : "built", built.artifact.seconds, k.boots, k.trials,
+                           k.failures, 100.0 * (k.trials ? double(k.failures) / k.trials : 0), 100 * ci.low,
+                           100 * ci.high);
+  if (k.other) r.evidence += fmt::format(", {} other outcome(s) not counted", k.other);
+  for (const auto& t : k.other_titles) r.evidence += "; other crash: " + t;
+  const std::string sprt_line = fmt::format("SPRT p0={} p1={} alpha={} beta={}: LLR {:.2f} in ({:.2f}, {:.2f})", f.p0,
+                                            f.p1, f.alpha, f.beta, sprt.llr(), sprt.lower(), sprt.upper());
+  switch (sprt.decision()) {
+    case stats::SprtDecision::Bad:
+      r.decision = StepDecision::Reproduces;
+      r.why = sprt_line + " -> accept H1";
+      break;
+    case stats::SprtDecision::Good:
+      r.decision = StepDecision::Clean;
+      r.why = sprt_line + " -> accept H0";
+      break;
+    default:
+      r.decision = StepDecision::Skip;
+      r.why = k.trials == 0 ? "no trial completed (kernel does not boot or the test cannot run)"
+                            : sprt_line + " -> inconclusive within " + std::to_string(f.max_trials) + " trials";
+  }
+  return r;
+}
+
+}  // namespace rb::cli

@@ -1,0 +1,206 @@
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+#include <map>
+
+#include "util/error.h"
+
+namespace rb::store {
+
+namespace {
+
+// RAII statement with positional binding helpers.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
+      throw infra_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, double v) {
+    sqlite3_bind_double(s_, i, v);
+    return *this;
+  }
+  bool step() {
+    int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw infra_error(std::string("sqlite step: ") + sqlite3_errmsg(sqlite3_db_handle(s_)));
+  }
+  int64_t i64(int c) { return sqlite3_column_int64(s_, c); }
+  std::string text(int c) {
+    auto p = sqlite3_column_text(s_, c);
+    return p ? reinterpret_cast<const char*>(p) : "";
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+const char* kSchema = R"(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+CREATE TABLE IF NOT EXISTS sessions(id INTEGER PRIMARY KEY, key TEXT UNIQUE, kind TEXT, meta TEXT,
+  created TEXT DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE IF NOT EXISTS builds(id INTEGER PRIMARY KEY, session INTEGER, commit_id TEXT, label TEXT, key TEXT,
+  ok INTEGER, seconds REAL, cache_hit INTEGER, bzimage_sha256 TEXT, error TEXT, at TEXT DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE IF NOT EXISTS boots(id INTEGER PRIMARY KEY, session INTEGER, commit_id TEXT, label TEXT, idx INTEGER,
+  outcome TEXT, detail TEXT, vm_end TEXT, seconds REAL, console_log TEXT, at TEXT DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE IF NOT EXISTS trials(boot INTEGER, n INTEGER, outcome TEXT, events INTEGER, bogus INTEGER,
+  ms INTEGER, first_bogus_ms INTEGER, reason TEXT);
+CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, session INTEGER, text TEXT,
+  at TEXT DEFAULT CURRENT_TIMESTAMP);
+CREATE INDEX IF NOT EXISTS boots_by_session ON boots(session, commit_id);
+CREATE INDEX IF NOT EXISTS trials_by_boot ON trials(boot);
+)";
+
+}  // namespace
+
+Store::Store(const std::filesystem::path& db) {
+  if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path());
+  if (sqlite3_open(db.c_str(), &db_) != SQLITE_OK)
+    throw infra_error("cannot open history database " + db.string() + ": " + sqlite3_errmsg(db_));
+  sqlite3_busy_timeout(db_, 10000);
+  exec(kSchema);
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+void Store::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "?";
+    sqlite3_free(err);
+    throw infra_error("sqlite: " + msg);
+  }
+}
+
+int64_t Store::session(const std::string& key, const std::string& kind, const std::string& meta_json) {
+  Stmt find(db_, "SELECT id FROM sessions WHERE key=?");
+  find.bind(1, key);
+  if (find.step()) return find.i64(0);
+  Stmt ins(db_, "INSERT INTO sessions(key, kind, meta) VALUES(?,?,?)");
+  ins.bind(1, key).bind(2, kind).bind(3, meta_json);
+  ins.step();
+  return sqlite3_last_insert_rowid(db_);
+}
+
+std::optional<std::string> Store::session_meta(int64_t session) {
+  Stmt s(db_, "SELECT meta FROM sessions WHERE id=?");
+  s.bind(1, session);
+  if (s.step()) return s.text(0);
+  return std::nullopt;
+}
+
+void Store::record_build(int64_t session, const std::string& commit, const std::string& label, const std::string& key,
+                         bool ok, double seconds, bool cache_hit, const std::string& sha, const std::string& error) {
+  Stmt s(db_,
+         "INSERT INTO builds(session, commit_id, label, key, ok, seconds, cache_hit, bzimage_sha256, error) "
+         "VALUES(?,?,?,?,?,?,?,?,?)");
+  s.bind(1, session).bind(2, commit).bind(3, label).bind(4, key).bind(5, int64_t(ok)).bind(6, seconds);
+  s.bind(7, int64_t(cache_hit)).bind(8, sha).bind(9, error);
+  s.step();
+}
+
+int64_t Store::record_boot(int64_t session, const std::string& commit, const run::BootRecord& b) {
+  exec("BEGIN IMMEDIATE");
+  try {
+    Stmt s(db_,
+           "INSERT INTO boots(session, commit_id, label, idx, outcome, detail, vm_end, seconds, console_log) "
+           "VALUES(?,?,?,?,?,?,?,?,?)");
+    s.bind(1, session).bind(2, commit).bind(3, b.kernel_label).bind(4, int64_t(b.index));
+    s.bind(5, std::string(run::to_string(b.outcome))).bind(6, b.detail).bind(7, std::string(vm::to_string(b.end)));
+    s.bind(8, b.seconds).bind(9, b.console_log.string());
+    s.step();
+    int64_t id = sqlite3_last_insert_rowid(db_);
+    for (const auto& t : b.trials) {
+      Stmt ts(db_, "INSERT INTO trials(boot, n, outcome, events, bogus, ms, first_bogus_ms, reason) VALUES(?,?,?,?,?,?,?,?)");
+      ts.bind(1, id).bind(2, int64_t(t.number)).bind(3, std::string(run::to_string(t.outcome)));
+      ts.bind(4, int64_t(t.events)).bind(5, int64_t(t.bogus)).bind(6, int64_t(t.ms)).bind(7, int64_t(t.first_bogus_ms));
+      ts.bind(8, t.reason);
+      ts.step();
+    }
+    exec("COMMIT");
+    return id;
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+}
+
+void Store::record_event(int64_t session, const std::string& text) {
+  Stmt s(db_, "INSERT INTO events(session, text) VALUES(?,?)");
+  s.bind(1, session).bind(2, text);
+  s.step();
+}
+
+std::vector<CommitEvidence> Store::evidence(int64_t session) {
+  std::map<std::string, CommitEvidence> by;
+  std::vector<std::string> order;
+  auto get = [&](const std::string& c) -> CommitEvidence& {
+    auto [it, fresh] = by.try_emplace(c);
+    if (fresh) {
+      it->second.commit = c;
+      order.push_back(c);
+    }
+    return it->second;
+  };
+  {
+    Stmt s(db_, "SELECT commit_id, ok, bzimage_sha256 FROM builds WHERE session=? ORDER BY id");
+    s.bind(1, session);
+    while (s.step()) {
+      auto& e = get(s.text(0));
+      if (s.i64(1)) {
+        ++e.builds;
+        e.bzimage_sha256 = s.text(2);
+      } else {
+        e.build_failed = true;
+      }
+    }
+  }
+  {
+    Stmt s(db_,
+           "SELECT b.commit_id, t.outcome, COUNT(*) FROM trials t JOIN boots b ON t.boot=b.id "
+           "WHERE b.session=? GROUP BY b.commit_id, t.outcome");
+    s.bind(1, session);
+    while (s.step()) {
+      auto& e = get(s.text(0));
+      const std::string o = s.text(1);
+      const int n = static_cast<int>(s.i64(2));
+      if (o == "pass") e.trials += n;
+      else if (o == "fail") e.trials += n, e.failures += n;
+      else e.other += n;
+    }
+  }
+  {
+    // Boots that ended abnormally count as "other" evidence (never pass/fail).
+    Stmt s(db_, "SELECT commit_id, COUNT(*) FROM boots WHERE session=? AND outcome NOT IN ('pass','fail') "
+                "GROUP BY commit_id");
+    s.bind(1, session);
+    while (s.step()) get(s.text(0)).other += static_cast<int>(s.i64(1));
+  }
+  std::vector<CommitEvidence> out;
+  for (auto& c : order) out.push_back(by[c]);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Store::events(int64_t session) {
+  std::vector<std::pair<std::string, std::string>> out;
+  Stmt s(db_, "SELECT at, text FROM events WHERE session=? ORDER BY id");
+  s.bind(1, session);
+  while (s.step()) out.push_back({s.text(0), s.text(1)});
+  return out;
+}
+
+}  // namespace rb::store

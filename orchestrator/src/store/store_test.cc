@@ -1,0 +1,65 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include "util/fs.h"
+
+namespace rb::store {
+namespace {
+
+run::BootRecord boot(int passes, int fails, run::Outcome outcome = run::Outcome::Pass) {
+  run::BootRecord b;
+  b.kernel_label = "k";
+  b.outcome = outcome;
+  int n = 0;
+  for (int i = 0; i < passes; ++i) b.trials.push_back({++n, run::Outcome::Pass});
+  for (int i = 0; i < fails; ++i) b.trials.push_back({++n, run::Outcome::Fail});
+  return b;
+}
+
+TEST(Store, AggregatesEvidencePerCommitInFirstSeenOrder) {
+  TempDir dir(fs::temp_directory_path(), "store-test");
+  Store s(dir.path() / "h.db");
+  int64_t id = s.session("k1", "bisect", "{}");
+  s.record_build(id, "bbb", "x", "key", true, 10, false, "sha-b", "");
+  s.record_boot(id, "bbb", boot(3, 0));
+  s.record_boot(id, "aaa", boot(1, 2, run::Outcome::Fail));
+  s.record_boot(id, "aaa", boot(0, 0, run::Outcome::Hang));
+  s.record_build(id, "ccc", "x", "key", false, 5, false, "", "compile error");
+  auto ev = s.evidence(id);
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].commit, "bbb");
+  EXPECT_EQ(ev[0].trials, 3);
+  EXPECT_EQ(ev[0].failures, 0);
+  EXPECT_EQ(ev[0].builds, 1);
+  EXPECT_EQ(ev[0].bzimage_sha256, "sha-b");
+  EXPECT_EQ(ev[1].commit, "aaa");
+  EXPECT_EQ(ev[1].trials, 3);
+  EXPECT_EQ(ev[1].failures, 2);
+  EXPECT_EQ(ev[1].other, 1);  // the hung boot
+  EXPECT_TRUE(ev[2].build_failed);
+}
+
+TEST(Store, ReopeningKeepsEverythingAndFindsTheSession) {
+  TempDir dir(fs::temp_directory_path(), "store-test");
+  int64_t id;
+  {
+    Store s(dir.path() / "h.db");
+    id = s.session("key", "bisect", R"({"good":"a"})");
+    s.record_boot(id, "c1", boot(2, 1));
+    s.record_event(id, "tested c1");
+  }
+  Store s(dir.path() / "h.db");
+  EXPECT_EQ(s.session("key", "bisect", "{}"), id);
+  EXPECT_EQ(*s.session_meta(id), R"({"good":"a"})");
+  auto ev = s.evidence(id);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].trials, 3);
+  EXPECT_EQ(ev[0].failures, 1);
+  ASSERT_EQ(s.events(id).size(), 1u);
+  EXPECT_EQ(s.events(id)[0].second, "tested c1");
+  EXPECT_NE(s.session("other", "bisect", "{}"), id);
+}
+
+}  // namespace
+}  // namespace rb::store

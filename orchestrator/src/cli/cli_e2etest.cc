@@ -20,7 +20,7 @@ struct Cli {
 
 Cli racebisect(std::vector<std::string> args) {
   args.insert(args.begin(), RB_BINARY);
-  RunResult r = run(args, {}, std::chrono::seconds(2400));
+  RunResult r = run_process(args, {}, std::chrono::seconds(2400));
   return {r.timed_out ? -1 : r.exit_code, r.output};
 }
 

@@ -33,7 +33,7 @@ double since(std::chrono::steady_clock::time_point t0) {
 
 std::string compiler_version() {
   static const std::string v = [] {
-    RunResult r = run({"gcc", "--version"});
+    RunResult r = run_process({"gcc", "--version"});
     std::string first = r.output.substr(0, r.output.find('\n'));
     return first;
   }();
@@ -105,7 +105,7 @@ BuildArtifact Builder::build(const KernelSpec& spec) {
   auto step = [&](std::vector<std::string> extra, const std::string& what) {
     std::vector<std::string> argv = make;
     argv.insert(argv.end(), extra.begin(), extra.end());
-    RunResult r = run(argv, po);
+    RunResult r = run_process(argv, po);
     if (r.exit_code != 0)
       throw infra_error("[" + spec.label + "] " + what + " failed (exit " + std::to_string(r.exit_code) +
                         "); log " + log.string() + ", last lines:\n" + read_tail(log, 3000));

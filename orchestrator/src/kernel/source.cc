@@ -35,7 +35,7 @@ const std::map<std::string, std::string> kGitEnv = {
 std::string git(const fs::path& dir, const std::vector<std::string>& args) {
   std::vector<std::string> argv{"git", "-C", dir.string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  RunResult r = run(argv, ProcessOptions{.cwd = {}, .output = {}, .env = kGitEnv});
+  RunResult r = run_process(argv, ProcessOptions{.cwd = {}, .output = {}, .env = kGitEnv});
   if (r.exit_code != 0) throw usage_error("git " + args.front() + " failed in " + dir.string() + ": " + trim(r.output));
   return trim(r.output);
 }
@@ -78,7 +78,7 @@ Workspace::Workspace(const SourceSpec& spec, const fs::path& cache) {
     throw usage_error("not a kernel tarball or git repository: " + spec.path.string());
   }
   const std::string want = spec.commit.empty() ? "HEAD" : spec.commit;
-  RunResult r = run({"git", "-C", repo.string(), "rev-parse", "--verify", "--quiet", want + "^{commit}"});
+  RunResult r = run_process({"git", "-C", repo.string(), "rev-parse", "--verify", "--quiet", want + "^{commit}"});
   if (r.exit_code != 0) throw usage_error("unknown commit '" + want + "' in " + repo.string());
   commit_ = trim(r.output);
   identity_ = "git:" + commit_;
@@ -97,7 +97,7 @@ void Workspace::checkout(const std::vector<fs::path>& patches) const {
   git(tree_, {"clean", "-q", "-f", "-d"});
   for (const auto& p : patches) {
     if (!fs::exists(p)) throw usage_error("patch not found: " + p.string());
-    RunResult r = run({"git", "-C", tree_.string(), "apply", "--whitespace=nowarn", fs::absolute(p).string()});
+    RunResult r = run_process({"git", "-C", tree_.string(), "apply", "--whitespace=nowarn", fs::absolute(p).string()});
     if (r.exit_code != 0)
       throw usage_error("patch does not apply: " + p.string() + " on " + identity_ + "\n" + trim(r.output));
   }

@@ -101,7 +101,7 @@ int Process::pid() const { return impl_->child.id(); }
 
 const std::string& Process::output() const { return impl_->captured; }
 
-RunResult run(const std::vector<std::string>& argv, const ProcessOptions& opts,
+RunResult run_process(const std::vector<std::string>& argv, const ProcessOptions& opts,
               std::optional<std::chrono::seconds> timeout) {
   Process p(argv, opts);
   RunResult r;
@@ -123,7 +123,7 @@ RunResult run(const std::vector<std::string>& argv, const ProcessOptions& opts,
 }
 
 std::string run_checked(const std::vector<std::string>& argv, const ProcessOptions& opts) {
-  RunResult r = run(argv, opts);
+  RunResult r = run_process(argv, opts);
   if (r.exit_code != 0) {
     std::string tail = opts.output.empty() ? r.output : read_tail(opts.output, 4000);
     if (tail.size() > 4000) tail = tail.substr(tail.size() - 4000);

@@ -48,10 +48,10 @@ struct RunResult {
 
 // Runs to completion (or timeout, then kills). Throws rb::Error (infra) if the
 // program cannot be started at all.
-RunResult run(const std::vector<std::string>& argv, const ProcessOptions& opts = {},
+RunResult run_process(const std::vector<std::string>& argv, const ProcessOptions& opts = {},
               std::optional<std::chrono::seconds> timeout = std::nullopt);
 
-// Like run(), but a non-zero exit is an rb::Error naming the command and
+// Like run_process(), but a non-zero exit is an rb::Error naming the command and
 // carrying the tail of its output.
 std::string run_checked(const std::vector<std::string>& argv, const ProcessOptions& opts = {});
 

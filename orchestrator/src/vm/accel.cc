@@ -39,7 +39,7 @@ AccelChoice probe(const fs::path& kernel, const fs::path& initrd, const fs::path
   for (auto& c : why)
     if (c == '\n') c = ' ';
   return {Accel::Tcg, "/dev/kvm exists but KVM cannot run a guest here (" + why +
-                          "): falling back to TCG (-accel tcg,thread=multi), expect ~10x slower guests"};
+                          "): falling back to TCG (-accel tcg,thread=multi)"};
 }
 
 }  // namespace

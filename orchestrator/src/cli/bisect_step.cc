@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/step_runner.h"
 #include "kernel/source.h"

@@ -51,7 +51,7 @@ std::string bzimage(const std::string& label) {
 
 TEST(Reproduce, SeedRaceMissingVariant) {
   fs::path dir = scratch("seed");
-  Cli c = racebisect({"reproduce", "--boots", "2", "--trials", "3", "--duration-ms", "2000", "--out",
+  Cli c = racebisect({"reproduce", "--boots", "2", "--trials", "4", "--duration-ms", "3000", "--out",
                       (dir / "bundle").string(), "--json", (dir / "r.json").string()});
   ASSERT_EQ(c.code, 0) << c.out;
   auto j = load_json(dir / "r.json");

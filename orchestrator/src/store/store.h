@@ -46,7 +46,7 @@ class Store {
   // Records one decision/log line (for `bisect --log`).
   void record_event(int64_t session, const std::string& text);
 
-  std::vector<CommitEvidence> evidence(int64_t session);
+  std::vector<CommitEvidence> evidence(int64_t session);  // one entry per commit, unordered
   std::vector<std::pair<std::string, std::string>> events(int64_t session);  // (time, text)
 
  private:

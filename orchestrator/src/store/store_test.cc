@@ -17,7 +17,13 @@ run::BootRecord boot(int passes, int fails, run::Outcome outcome = run::Outcome:
   return b;
 }
 
-TEST(Store, AggregatesEvidencePerCommitInFirstSeenOrder) {
+const CommitEvidence& find(const std::vector<CommitEvidence>& ev, const std::string& c) {
+  for (const auto& e : ev)
+    if (e.commit == c) return e;
+  throw std::runtime_error("no evidence for " + c);
+}
+
+TEST(Store, AggregatesEvidencePerCommit) {
   TempDir dir(fs::temp_directory_path(), "store-test");
   Store s(dir.path() / "h.db");
   int64_t id = s.session("k1", "bisect", "{}");
@@ -28,16 +34,16 @@ TEST(Store, AggregatesEvidencePerCommitInFirstSeenOrder) {
   s.record_build(id, "ccc", "x", "key", false, 5, false, "", "compile error");
   auto ev = s.evidence(id);
   ASSERT_EQ(ev.size(), 3u);
-  EXPECT_EQ(ev[0].commit, "bbb");
-  EXPECT_EQ(ev[0].trials, 3);
-  EXPECT_EQ(ev[0].failures, 0);
-  EXPECT_EQ(ev[0].builds, 1);
-  EXPECT_EQ(ev[0].bzimage_sha256, "sha-b");
-  EXPECT_EQ(ev[1].commit, "aaa");
-  EXPECT_EQ(ev[1].trials, 3);
-  EXPECT_EQ(ev[1].failures, 2);
-  EXPECT_EQ(ev[1].other, 1);  // the hung boot
-  EXPECT_TRUE(ev[2].build_failed);
+  EXPECT_EQ(find(ev, "bbb").trials, 3);
+  EXPECT_EQ(find(ev, "bbb").failures, 0);
+  EXPECT_EQ(find(ev, "bbb").builds, 1);
+  EXPECT_EQ(find(ev, "bbb").bzimage_sha256, "sha-b");
+  EXPECT_EQ(find(ev, "aaa").trials, 3);
+  EXPECT_EQ(find(ev, "aaa").failures, 2);
+  EXPECT_EQ(find(ev, "aaa").other, 1);  // the hung boot
+  EXPECT_EQ(find(ev, "aaa").builds, 0);
+  EXPECT_TRUE(find(ev, "ccc").build_failed);
+  EXPECT_EQ(find(ev, "ccc").builds, 0);
 }
 
 TEST(Store, ReopeningKeepsEverythingAndFindsTheSession) {

@@ -13,7 +13,7 @@ namespace rb::cli {
 namespace {
 
 struct BootFlags {
-  std::string kernel, test = "uffd-race", out, accel = "auto", backend = "qemu";
+  std::string kernel, test = "uffd-race", out, accel = "auto", backend = "qemu", append;
   std::vector<std::string> args;
   bool no_initrd = false;
   int vcpus = 2, memory_mb = 512, hugepages = 64, timeout = 300, no_output_timeout = 60;
@@ -41,6 +41,7 @@ int run_boot(const BootFlags& f) {
   if (f.no_initrd) write_file_atomic(empty, "");
   spec.initrd = f.no_initrd ? empty : img.path;
   spec.cmdline = run::guest_cmdline(f.hugepages, f.test, args);
+  if (!f.append.empty()) spec.cmdline += " " + f.append;
   spec.vcpus = f.vcpus;
   spec.memory_mb = f.memory_mb;
   const vm::Accel want = f.accel == "kvm" ? vm::Accel::Kvm : f.accel == "tcg" ? vm::Accel::Tcg : vm::Accel::Auto;
@@ -78,6 +79,7 @@ std::function<int()> add_boot(CLI::App& app) {
   sub->add_option("--kernel", f->kernel, "bzImage to boot")->required();
   sub->add_option("--test", f->test, "guest test (default uffd-race); 'none' just boots");
   sub->add_option("--arg", f->args, "guest test argument KEY=VALUE");
+  sub->add_option("--append", f->append, "extra kernel command line arguments");
   sub->add_flag("--no-initrd", f->no_initrd, "boot with an empty initramfs (expect a boot failure)");
   sub->add_option("--vcpus", f->vcpus, "guest vCPUs");
   sub->add_option("--memory-mb", f->memory_mb, "guest RAM");

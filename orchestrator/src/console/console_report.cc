@@ -1,143 +1,146 @@
 #include "console/console_report.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
-#include <set>
+
+#include "util/error.h"
 
 namespace rb::console {
 
 namespace {
 
-// Scheduler and wait frames say nothing about where a task is stuck.
-bool boring_frame(const std::string& f) {
-  static const std::set<std::string> skip = {
-      "__schedule", "schedule", "schedule_timeout", "schedule_preempt_disabled", "io_schedule",
-      "__mutex_lock", "mutex_lock", "rwsem_down_read_slowpath", "rwsem_down_write_slowpath", "down_read",
-      "down_write", "wait_for_completion", "__wait_for_common", "do_wait_for_common", "__flush_work",
-      "__x64_sys_futex", "futex_wait", "__do_sys", "__down_read_common", "__down_write_common",
-      "__rwsem_down_read_slowpath", "bit_wait", "out_of_line_wait_on_bit", "__wait_on_bit", "show_stack",
-      "dump_stack_lvl", "dump_stack", "sched_show_task", "__switch_to_asm", "__switch_to", "context_switch"};
-  return skip.count(f) > 0 || f.starts_with("entry_SYSCALL") || f.starts_with("do_syscall");
+// Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
+size_t utf8_length(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) n = 2;
+  else if (c == 0xe0) n = 3, lo = 0xa0;
+  else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) n = 3;
+  else if (c == 0xed) n = 3, hi = 0x9f;
+  else if (c == 0xf0) n = 4, lo = 0x90;
+  else if (c >= 0xf1 && c <= 0xf3) n = 4;
+  else if (c == 0xf4) n = 4, hi = 0x8f;
+  else return 0;
+  if (i + n > s.size()) return 0;
+  if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if (b(i + k) < 0x80 || b(i + k) > 0xbf) return 0;
+  return n;
 }
 
 }  // namespace
 
+std::string sanitize_line(std::string_view raw) {
+  if (raw.size() > kMaxLine) raw = raw.substr(0, kMaxLine);
+  std::string out;
+  out.reserve(raw.size());
+  size_t i = 0;
+  while (i < raw.size()) {
+    const unsigned char c = static_cast<unsigned char>(raw[i]);
+    if (c == 0x1b) {  // ESC
+      ++i;
+      if (i >= raw.size()) break;
+      const unsigned char k = static_cast<unsigned char>(raw[i]);
+      if (k == '[') {  // CSI: parameters/intermediates, then a final byte 0x40-0x7e
+        ++i;
+        while (i < raw.size() && static_cast<unsigned char>(raw[i]) >= 0x20 &&
+               static_cast<unsigned char>(raw[i]) <= 0x3f)
+          ++i;
+        while (i < raw.size() && static_cast<unsigned char>(raw[i]) >= 0x20 &&
+               static_cast<unsigned char>(raw[i]) <= 0x2f)
+          ++i;
+        if (i < raw.size() && static_cast<unsigned char>(raw[i]) >= 0x40 && static_cast<unsigned char>(raw[i]) <= 0x7e)
+          ++i;
+      } else if (k == ']' || k == 'P' || k == '_' || k == '^') {  // OSC/DCS/...: up to BEL or ESC '\'
+        ++i;
+        while (i < raw.size() && raw[i] != '\a' && raw[i] != 0x1b) ++i;
+        if (i < raw.size() && raw[i] == '\a') ++i;
+        else if (i + 1 < raw.size() && raw[i] == 0x1b && raw[i + 1] == '\\') i += 2;
+      } else if (k >= 0x20 && k <= 0x2f) {  // "ESC ( B" and friends: intermediates then one final byte
+        while (i < raw.size() && static_cast<unsigned char>(raw[i]) >= 0x20 &&
+               static_cast<unsigned char>(raw[i]) <= 0x2f)
+          ++i;
+        if (i < raw.size() && static_cast<unsigned char>(raw[i]) >= 0x30 && static_cast<unsigned char>(raw[i]) <= 0x7e)
+          ++i;
+      } else if (k >= 0x30 && k <= 0x7e) {  // two-byte sequences: "ESC c", "ESC 7", ...
+        ++i;
+      }
+      continue;
+    }
+    if (c < 0x80) {
+      if (c == '\t' || (c >= 0x20 && c != 0x7f)) out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    const size_t n = utf8_length(raw, i);
+    if (n == 0) {
+      out += '?';
+      ++i;
+      continue;
+    }
+    // C1 controls (U+0080..U+009F) are dropped like C0 ones.
+    const bool c1 = n == 2 && c == 0xc2 && static_cast<unsigned char>(raw[i + 1]) <= 0x9f;
+    if (!c1) out.append(raw.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
 void ConsoleParser::feed(std::string_view chunk) {
-  for (char ch : chunk) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (in_escape_) {  // ANSI CSI: ESC [ params final-byte
-      if ((c >= '@' && c <= '~' && c != '[') || c == '\n') in_escape_ = false;
-      if (c != '\n') continue;
-    }
-    if (c == 0x1b) {
-      in_escape_ = true;
-      continue;
-    }
-    if (c == '\n') {
-      if (!overlong_ || !partial_.empty()) line(partial_);
-      partial_.clear();
-      overlong_ = false;
-      continue;
-    }
-    if (c == '\r' || c == 0 || (c < 0x20 && c != '\t') || c == 0x7f) continue;
-    if (partial_.size() >= kMaxLine) {
-      overlong_ = true;  // keep the first kMaxLine bytes, drop the rest
-      continue;
-    }
-    partial_ += static_cast<char>(c);
+  while (!chunk.empty()) {
+    const size_t nl = chunk.find('\n');
+    const std::string_view seg = chunk.substr(0, nl);
+    const size_t room = kMaxLine - partial_.size();
+    if (seg.size() > room) overlong_ = true;
+    partial_.append(seg.substr(0, std::min(room, seg.size())));
+    if (nl == std::string_view::npos) return;
+    line(partial_);
+    partial_.clear();
+    overlong_ = false;
+    chunk.remove_prefix(nl + 1);
   }
 }
 
 void ConsoleParser::finish() {
-  if (!partial_.empty()) line(partial_);
+  if (!partial_.empty() || overlong_) {
+    report_.unterminated = true;
+    line(partial_, false);
+  }
   partial_.clear();
-  settle_pending(true);
-  if (report_.plan && static_cast<int>(report_.trials.size()) < *report_.plan) {
-    report_.incomplete = true;
-    report_.missing = *report_.plan - static_cast<int>(report_.trials.size());
-  }
+  overlong_ = false;
 }
 
-void ConsoleParser::settle_pending(bool force) {
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (force || it->lines_left <= 0) it = pending_.erase(it);
-    else ++it;
-  }
-}
+void ConsoleParser::line(std::string_view raw, bool complete) {
+  const size_t n = ++report_.lines;
+  if (overlong_) ++report_.truncated_lines;
+  const std::string l = sanitize_line(raw);
 
-void ConsoleParser::line(std::string_view l) {
-  ++report_.lines;
-  // Titles waiting for their function: RIP line (oops-like) or the first
-  // interesting call-trace frame (hung tasks).
-  for (auto& p : pending_) {
-    --p.lines_left;
-    Crash& c = report_.crashes[p.index];
-    std::string func;
-    if (!p.from_trace) {
-      func = rip_function(l);
-    } else {
-      std::string_view s = strip_timestamp(l);
-      if (s.find("Call Trace:") != std::string_view::npos) p.in_trace = true;
-      else if (p.in_trace) {
-        std::string f = frame_function(s);
-        if (!f.empty() && !boring_frame(f)) func = f;
-      }
+  if (size_t p = l.find("racebisect-init: "); p != std::string::npos) {
+    std::string_view rest = std::string_view(l).substr(p + 17);
+    if (rest.starts_with("start")) {
+      report_.init_started = true;
+    } else if (rest.starts_with("exit status=")) {
+      std::string_view num = rest.substr(12);
+      size_t e = 0;
+      while (e < num.size() && e < 9 && num[e] >= '0' && num[e] <= '9') ++e;
+      if (e == 0) ++report_.anomalies;
+      else if (!report_.exit_status) report_.exit_status = static_cast<int>(*parse_int64(num.substr(0, e)));
+    } else if (rest.starts_with("error")) {
+      std::string_view text = rest.substr(5);
+      while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+      if (report_.init_errors.size() < kMaxInitErrors)
+        report_.init_errors.emplace_back(text.empty() ? std::string_view("error") : text);
+    } else if (rest.starts_with("exec ")) {
+      ktap_.start_test();
     }
-    if (!func.empty()) {
-      c.title = c.title == "INFO: task hung" ? "INFO: task hung in " + func
-                : c.title == "WARNING in"     ? "WARNING in " + func
-                                              : c.title + " in " + func;
-      p.lines_left = 0;
-    }
+    return;  // our own marker: neither KTAP nor kernel text
   }
-  settle_pending(false);
-
-  if (l.starts_with("racebisect-init: ")) {
-    std::string_view rest = l.substr(17);
-    if (rest == "start") report_.init_started = true;
-    else if (rest.starts_with("exit status=")) {
-      try {
-        report_.exit_status = std::stoi(std::string(rest.substr(12, 4)));
-      } catch (...) {
-        ++report_.anomalies;
-      }
-    } else if (rest.starts_with("error ")) {
-      report_.init_errors.emplace_back(rest.substr(6, 300));
-    }
-    return;
-  }
-  if (l.starts_with("KTAP version ")) {
-    report_.ktap_seen = true;
-    return;
-  }
-  if (auto t = parse_result_line(l)) {
-    for (const auto& existing : report_.trials)
-      if (existing.number == t->number) {
-        ++report_.anomalies;
-        return;
-      }
-    if (report_.plan && t->number > *report_.plan) ++report_.anomalies;
-    report_.trials.push_back(std::move(*t));
-    return;
-  }
-  if (auto n = parse_plan_line(l)) {
-    if (!report_.plan) report_.plan = *n;
-    return;
-  }
-  if (l.starts_with("# env ")) {
-    for (auto& [k, v] : parse_fields(l.substr(6))) report_.env[k] = v;
-    return;
-  }
-  if (auto sig = match_signature(l)) {
-    // A panic right after an oops/BUG/WARNING is its ending ("Fatal
-    // exception", panic_on_warn), not a second crash.
-    if ((sig->kind == CrashKind::Panic || sig->kind == CrashKind::BootPanic) && !report_.crashes.empty()) return;
-    // "Oops:" following a BUG: line within a few lines is the same report.
-    if (sig->kind == CrashKind::Oops && !report_.crashes.empty() && report_.lines - report_.crashes.back().line < 10)
-      return;
-    if (report_.crashes.size() >= 64) return;  // a storm: the first ones say enough
-    report_.crashes.push_back({sig->kind, sig->title, report_.lines});
-    if (sig->needs_function) pending_.push_back({report_.crashes.size() - 1, sig->from_trace});
-  }
+  ktap_.add_line(l, n, report_, complete);
+  crash_.add_line(l, n, report_.crashes);
 }
 
 ConsoleReport parse_console(std::string_view text) {
@@ -148,14 +151,21 @@ ConsoleReport parse_console(std::string_view text) {
 }
 
 ConsoleReport parse_console_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return {};
-  const std::streamoff size = in.tellg();
-  const std::streamoff max = 64 << 20;
-  in.seekg(size > max ? size - max : 0);
-  std::string data(static_cast<size_t>(std::min(size, max)), '\0');
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  return parse_console(data);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw infra_error("cannot read console log " + path + ": " + std::strerror(errno));
+  ConsoleParser p;
+  std::string buf(1 << 20, '\0');
+  size_t total = 0;
+  while (total < kMaxConsoleFile && in) {
+    in.read(buf.data(), static_cast<std::streamsize>(std::min(buf.size(), kMaxConsoleFile - total)));
+    const auto got = static_cast<size_t>(in.gcount());
+    if (got == 0) break;
+    p.feed(std::string_view(buf.data(), got));
+    total += got;
+  }
+  if (in.bad()) throw infra_error("error reading console log " + path);
+  p.finish();
+  return p.report();
 }
 
 }  // namespace rb::console

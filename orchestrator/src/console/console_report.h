@@ -1,8 +1,13 @@
-// One boot's serial console, parsed: racebisect-init markers, KTAP results,
-// `# env` diagnostics and kernel crashes. The console is untrusted input:
-// lines are cut at 4096 bytes, control bytes and ANSI escapes are dropped,
-// and a result counts only when it starts a line.
+// One boot's serial console, parsed: racebisect-init markers, KTAP results
+// (ktap.h), `# env` diagnostics and kernel crash reports (oops.h).
+//
+// The console is untrusted input. Lines are cut at kMaxLine bytes (the rest
+// of an over-long line is dropped), ANSI escape sequences and control bytes
+// other than \t are removed (so \r\n endings and NULs vanish), bytes that are
+// not valid UTF-8 become '?', and a result counts only when it starts a line.
+// Nothing in the input can make the parser throw or grow without bound.
 #pragma once
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,49 +19,58 @@
 
 namespace rb::console {
 
-struct ConsoleReport {
-  bool init_started = false;
-  std::optional<int> exit_status;        // "racebisect-init: exit status=N"
-  std::vector<std::string> init_errors;  // "racebisect-init: error ..."
-  bool ktap_seen = false;
-  std::optional<int> plan;
-  std::vector<Trial> trials;             // in console order, duplicates dropped
-  int anomalies = 0;                     // duplicate or out-of-plan result numbers
-  bool incomplete = false;               // fewer results than the plan promised
-  int missing = 0;
-  std::map<std::string, std::string> env;  // from "# env k=v ..."
-  std::vector<Crash> crashes;
-  size_t lines = 0;
+// KTAP fields (ktap_seen, plan, trials, anomalies, incomplete, missing, env,
+// ...) come from KtapReport; the rest is init markers and crashes.
+struct ConsoleReport : KtapReport {
+  bool init_started = false;              // "racebisect-init: start"
+  std::optional<int> exit_status;         // "racebisect-init: exit status=N" (the first one)
+  std::vector<std::string> init_errors;   // "racebisect-init: error <text>" -> "<text>" (bounded)
+  std::vector<Crash> crashes;             // in console order
+  size_t lines = 0;                       // lines parsed (an unterminated last one only after finish())
+  size_t truncated_lines = 0;             // lines longer than kMaxLine, cut
+  bool unterminated = false;              // finish() found a last line without '\n' (the console was cut)
+
+  // The first crash, or nullptr.
   const Crash* primary() const { return crashes.empty() ? nullptr : &crashes.front(); }
 };
 
+constexpr size_t kMaxLine = 4096;
+constexpr size_t kMaxInitErrors = 100;
+constexpr size_t kMaxConsoleFile = size_t{64} << 20;
+
+// One raw console line (no '\n') made safe: at most kMaxLine input bytes
+// are looked at; ANSI CSI/OSC sequences and other ESC sequences, C0/C1
+// control characters except \t and DEL are dropped; invalid UTF-8 bytes
+// become '?'.
+std::string sanitize_line(std::string_view raw);
+
+// Incremental parser for a console that is still being written: feed()
+// whatever bytes arrived; only complete lines are parsed, so a half-written
+// line is never misread. finish() parses the unterminated last line, if any.
+// Any split of the same bytes into chunks gives the same report.
 class ConsoleParser {
  public:
-  static constexpr size_t kMaxLine = 4096;
-  // Feed bytes as they arrive; an unterminated last line waits for more.
+  static constexpr size_t kMaxLine = console::kMaxLine;
+
   void feed(std::string_view chunk);
-  // End of console: parse the last partial line and settle pending titles.
   void finish();
   const ConsoleReport& report() const { return report_; }
 
  private:
-  void line(std::string_view l);
-  void settle_pending(bool force);
+  void line(std::string_view raw, bool complete = true);
 
   ConsoleReport report_;
-  std::string partial_;
-  bool overlong_ = false;  // dropping the rest of a line longer than kMaxLine
-  bool in_escape_ = false;
-  struct Pending {
-    size_t index;       // into report_.crashes
-    bool from_trace;
-    bool in_trace = false;
-    int lines_left = 60;
-  };
-  std::vector<Pending> pending_;
+  std::string partial_;     // the current line so far, at most kMaxLine bytes
+  bool overlong_ = false;   // the current line passed kMaxLine; dropping the rest
+  KtapParser ktap_;
+  CrashDetector crash_;
 };
 
+// feed(text) + finish().
 ConsoleReport parse_console(std::string_view text);
-ConsoleReport parse_console_file(const std::string& path);  // reads at most 64 MiB (the tail)
+// Parses the first kMaxConsoleFile bytes of a file (the markers and the KTAP
+// header are at the start). Throws rb::Error (infrastructure) if the file
+// cannot be read.
+ConsoleReport parse_console_file(const std::string& path);
 
 }  // namespace rb::console

@@ -33,10 +33,11 @@ const char* to_string(TrialStatus s);
 TrialStatus trial_status(bool ok, std::string_view directive);
 
 struct Trial {
+  static constexpr size_t kMaxName = 256;
   int number = 0;
   bool ok = false;
   TrialStatus status = TrialStatus::Error;
-  std::string name;                           // "trial"
+  std::string name;                           // "trial" (at most kMaxName bytes)
   std::map<std::string, std::string> fields;  // events=5 -> {"events","5"}
   std::string directive;                      // upper case: SKIP, TODO, XFAIL, TIMEOUT, ERROR; "" if none
   std::string reason;                         // text after the directive (the directive itself if none given)
@@ -84,8 +85,11 @@ class KtapParser {
   static constexpr size_t kMaxTrials = 65536;
   static constexpr size_t kMaxDiagnostics = 1024;
 
-  // `line_no` is 1-based; `line` has no line terminator.
-  void add_line(std::string_view line, size_t line_no, KtapReport& out);
+  // `line_no` is 1-based; `line` has no line terminator. `complete` is
+  // false for a last line that never got its '\n' (the console was cut):
+  // a result there counts only if its number is followed by a space, so a
+  // cut "ok 1" of "ok 12 ..." is not taken for trial 1.
+  void add_line(std::string_view line, size_t line_no, KtapReport& out, bool complete = true);
   // Results are only believed once the test has started: after a KTAP
   // header, a plan, or this call (our /init's "exec" marker).
   void start_test() { in_test_ = true; }

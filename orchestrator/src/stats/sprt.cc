@@ -21,14 +21,14 @@ Sprt::Sprt(SprtParams p)
       fail_step_(std::log(p.p1 / p.p0)),
       pass_step_(std::log((1 - p.p1) / (1 - p.p0))) {}
 
-SprtDecision Sprt::add(bool failed) {
-  if (decision_ != SprtDecision::Continue) return decision_;
+Sprt::Decision Sprt::add(bool failed) {
+  if (decision_ != Decision::Continue) return decision_;
   ++trials_;
   failures_ += failed;
   llr_ += failed ? fail_step_ : pass_step_;
-  if (llr_ >= upper_) decision_ = SprtDecision::Bad;
-  else if (llr_ <= lower_) decision_ = SprtDecision::Good;
-  else if (trials_ >= p_.max_trials) decision_ = SprtDecision::Inconclusive;
+  if (llr_ >= upper_) decision_ = Decision::Bad;
+  else if (llr_ <= lower_) decision_ = Decision::Good;
+  else if (trials_ >= p_.max_trials) decision_ = Decision::Inconclusive;
   return decision_;
 }
 

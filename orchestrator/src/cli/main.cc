@@ -7,6 +7,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/bisect_cmd.h"
 #include "cli/bisect_step.h"
 #include "cli/boot.h"
 #include "cli/build_cmd.h"
@@ -31,7 +32,8 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "debug logging");
   std::vector<std::function<int()>> commands{rb::cli::add_reproduce(app), rb::cli::add_boot(app),
                                               rb::cli::add_build(app),
-                                              rb::cli::add_bisect_step(app)};
+                                              rb::cli::add_bisect_step(app),
+                                              rb::cli::add_bisect(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -119,6 +119,9 @@ void ConsoleParser::line(std::string_view raw, bool complete) {
   if (overlong_) ++report_.truncated_lines;
   const std::string l = sanitize_line(raw);
 
+  // Kernel reports are looked for everywhere, even in our own marker lines
+  // (printk can be glued onto them).
+  crash_.add_line(l, n, report_.crashes);
   if (size_t p = l.find("racebisect-init: "); p != std::string::npos) {
     std::string_view rest = std::string_view(l).substr(p + 17);
     if (rest.starts_with("start")) {
@@ -137,10 +140,9 @@ void ConsoleParser::line(std::string_view raw, bool complete) {
     } else if (rest.starts_with("exec ")) {
       ktap_.start_test();
     }
-    return;  // our own marker: neither KTAP nor kernel text
+    return;  // our own marker, not KTAP
   }
   ktap_.add_line(l, n, report_, complete);
-  crash_.add_line(l, n, report_.crashes);
 }
 
 ConsoleReport parse_console(std::string_view text) {

@@ -78,9 +78,12 @@ sv first_word(sv s) {
   return s.substr(0, e);
 }
 
+// At most n bytes, never cutting a UTF-8 sequence in half.
 std::string cap(sv s, size_t n = 200) {
   s = trim(s);
-  return std::string(s.substr(0, std::min(s.size(), n)));
+  if (s.size() <= n) return std::string(s);
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80) --n;
+  return std::string(s.substr(0, n));
 }
 
 // Panic messages that end the report before them rather than start one.
@@ -372,11 +375,15 @@ std::optional<Signature> match_signature(std::string_view line, bool prev_was_ba
 
 std::string CrashDetector::compose(const Pending& p) {
   const Signature& s = p.sig;
+  std::string t;
   if (s.kind == CrashKind::Kasan)
-    return "KASAN: " + s.kasan_type + (p.access.empty() ? "" : " " + p.access) +
-           (s.function.empty() ? "" : " in " + s.function);
-  if (!s.function.empty()) return s.title + " in " + s.function;
-  return s.fallback.empty() ? s.title : s.fallback;
+    t = "KASAN: " + s.kasan_type + (p.access.empty() ? "" : " " + p.access) +
+        (s.function.empty() ? "" : " in " + s.function);
+  else if (!s.function.empty())
+    t = s.title + " in " + s.function;
+  else
+    t = s.fallback.empty() ? s.title : s.fallback;
+  return cap(t, kMaxTitle);
 }
 
 void CrashDetector::refine(std::string_view line, size_t line_no, std::vector<Crash>& out) {

@@ -94,6 +94,7 @@ bool uninteresting_function(std::string_view f);
 class CrashDetector {
  public:
   static constexpr size_t kMaxCrashes = 64;
+  static constexpr size_t kMaxTitle = 300;  // bytes
 
   void add_line(std::string_view line, size_t line_no, std::vector<Crash>& out);
 

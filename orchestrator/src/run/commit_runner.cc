@@ -89,7 +89,11 @@ CommitCounts CommitRunner::run(const std::string& commit, const kernel::BuildArt
       if (target) {
         ++c.trials;
         ++c.failures;
-        b.trials.push_back({static_cast<int>(b.trials.size()) + 1, Outcome::Fail});
+        TrialRecord crash_trial;
+        crash_trial.number = static_cast<int>(b.trials.size()) + 1;
+        crash_trial.outcome = Outcome::Fail;
+        crash_trial.reason = "crash: " + b.detail;
+        b.trials.push_back(crash_trial);
         if (!on_trial(true)) stop = true;
       } else {
         ++c.other;

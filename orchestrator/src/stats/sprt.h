@@ -9,8 +9,8 @@
 // first trial decides "bad" alone and a second failure decides it if at most
 // 44 passes came before; a pass is worth only -0.104, so accepting "good"
 // takes ceil(B / log((1-p1)/(1-p0))) = 45 clean trials from the start (13 for
-// p1 = 0.3) and 89 after one failure. The budget must exceed these, or a good
-// commit ends Inconclusive instead of Good.
+// p1 = 0.3), or 89 if one failure is among them. The budget must exceed these
+// or a good commit ends Inconclusive instead of Good.
 #pragma once
 
 namespace rb::stats {

@@ -1,9 +1,343 @@
-// Placeholder until the libvirt backend lands (being written in parallel).
+// The libvirt backend: the same boot as vm/qemu.cc (kernel + initramfs +
+// command line, serial console to a file, no disks, no network), described as
+// a transient libvirt domain and started through libvirt's C API.
+//
+// Decisions (see also scripts/start-libvirtd):
+//  * Transient domains (virDomainCreateXML): nothing is left defined when the
+//    boot ends; on_poweroff/on_reboot/on_crash = destroy, so the guest init's
+//    final reboot ends the domain (libvirt then runs QEMU with -no-reboot,
+//    exactly like the direct backend).
+//  * Each domain carries its own <seclabel>s, built from the security models
+//    the daemon reports: DAC is static "+0:+0" with relabel='no' (QEMU runs as
+//    root, and libvirt does not chown the kernel, initramfs or console log),
+//    and every other model (AppArmor, SELinux) is type='none'. So the stock
+//    /etc/libvirt/qemu.conf works unchanged (Debian's runs QEMU as
+//    libvirt-qemu, who could neither traverse /root/.cache nor write a console
+//    log there), and the files keep their owners.
+//  * TCG threading: libvirt 9.0 has no element for TCG's thread= option
+//    (<features><tcg> only knows tb-cache) and generates `-accel tcg`. QEMU
+//    enables multi-threaded TCG by default when guest and host are both x86
+//    (the guest memory model is not stronger than the host's), so every vCPU
+//    still gets its own host thread ("CPU n/TCG" threads, checked on the QEMU
+//    process that libvirt starts).
+//  * The console is a <serial type='file'> on a local path, followed with
+//    watch_console(); so the URI must name a local daemon.
+//  * QEMU's own stdout/stderr (libvirt's per-domain log) is copied next to the
+//    console as <console>.qemu, like the direct backend's, and the per-domain
+//    file under /var/log/libvirt/qemu is removed, since every boot has a new
+//    domain name.
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <system_error>
+
 #include "util/error.h"
+#include "util/fs.h"
 #include "vm/backend.h"
 
 namespace rb::vm {
-std::unique_ptr<Backend> make_libvirt_backend(const std::string&) {
-  throw infra_error("the libvirt backend is not built yet");
+
+namespace {
+
+// ---- libvirt errors: captured per thread, never printed by libvirt ----
+
+thread_local std::string t_last_error;
+
+void capture_error(void*, virErrorPtr err) {
+  if (err && err->message) t_last_error = err->message;
 }
+
+void init_libvirt() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    virInitialize();
+    virSetErrorFunc(nullptr, capture_error);
+  });
+}
+
+// The message of the last failed libvirt call on this thread.
+std::string take_error() {
+  std::string m = std::move(t_last_error);
+  t_last_error.clear();
+  if (m.empty()) {
+    virErrorPtr e = virGetLastError();
+    m = e && e->message ? e->message : "unknown libvirt error";
+  }
+  virResetLastError();
+  return m;
+}
+
+int last_error_code() {
+  virErrorPtr e = virGetLastError();
+  return e ? e->code : VIR_ERR_OK;
+}
+
+// ---- RAII handles ----
+
+struct ConnCloser {
+  void operator()(virConnectPtr c) const { virConnectClose(c); }
+};
+using Conn = std::unique_ptr<virConnect, ConnCloser>;
+
+// A running transient domain: destroyed on scope exit unless it has ended by
+// itself, so an exception or an early return never leaves a guest running.
+class Domain {
+ public:
+  explicit Domain(virDomainPtr d) : d_(d) {}
+  ~Domain() {
+    if (!d_) return;
+    if (!gone_) {
+      virDomainDestroy(d_);
+      take_error();  // "domain is not running" if it ended meanwhile
+    }
+    virDomainFree(d_);
+  }
+  Domain(const Domain&) = delete;
+  Domain& operator=(const Domain&) = delete;
+
+  // Still running (exists and not shut off)? A lost connection to the daemon
+  // counts as not running, with the reason kept in `lost`.
+  bool alive() {
+    if (gone_) return false;
+    int state = 0, reason = 0;
+    if (virDomainGetState(d_, &state, &reason, 0) < 0) {
+      const int code = last_error_code();
+      std::string msg = take_error();
+      if (code != VIR_ERR_NO_DOMAIN) lost = msg;
+      gone_ = true;
+      return false;
+    }
+    if (state == VIR_DOMAIN_SHUTOFF || state == VIR_DOMAIN_CRASHED) {
+      gone_ = true;
+      return false;
+    }
+    return true;
+  }
+  // Kills the guest now (graceful SIGTERM first, SIGKILL after libvirt's grace).
+  void destroy() {
+    if (gone_) return;
+    if (virDomainDestroy(d_) < 0) take_error();
+    gone_ = true;
+  }
+
+  std::string lost;
+
+ private:
+  virDomainPtr d_;
+  bool gone_ = false;
+};
+
+// ---- domain XML ----
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 16);
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 && c != '\t' && c != '\n' && c != '\r')
+      throw usage_error("cannot put control character 0x" + std::to_string(u) + " into libvirt domain XML");
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\'': out += "&apos;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Domain names end up in file names (/var/log/libvirt/qemu/NAME.log).
+std::string domain_name(const std::string& prefix) {
+  static std::atomic<unsigned> counter{0};
+  std::string clean;
+  for (const char c : prefix.substr(0, 64)) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || c == '.';
+    clean += ok ? c : '-';
+  }
+  if (clean.empty() || clean[0] == '.') clean.insert(0, "rb");
+  return clean + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+// Security models the daemon runs with, from <host><secmodel><model>.
+std::vector<std::string> security_models(virConnectPtr conn) {
+  std::vector<std::string> models;
+  char* caps = virConnectGetCapabilities(conn);
+  if (!caps) {
+    take_error();
+    return {"dac"};  // the Linux default; a missing model would be an error, so guess the usual one
+  }
+  const std::string xml(caps);
+  free(caps);
+  const std::string open = "<model>", close = "</model>";
+  for (size_t sec = xml.find("<secmodel>"); sec != std::string::npos; sec = xml.find("<secmodel>", sec + 1)) {
+    const size_t end = xml.find("</secmodel>", sec);
+    const size_t a = xml.find(open, sec);
+    if (a == std::string::npos || (end != std::string::npos && a > end)) continue;
+    const size_t b = xml.find(close, a);
+    if (b == std::string::npos) continue;
+    models.push_back(xml.substr(a + open.size(), b - a - open.size()));
+  }
+  return models;
+}
+
+std::string domain_xml(const BootSpec& spec, const std::string& name, const std::vector<std::string>& secmodels) {
+  const bool kvm = spec.accel == Accel::Kvm;
+  std::ostringstream x;
+  x << "<domain type='" << (kvm ? "kvm" : "qemu") << "'>\n"
+    << "  <name>" << xml_escape(name) << "</name>\n"
+    << "  <memory unit='MiB'>" << spec.memory_mb << "</memory>\n"
+    << "  <vcpu>" << spec.vcpus << "</vcpu>\n"
+    << "  <os>\n"
+    << "    <type arch='x86_64' machine='pc'>hvm</type>\n"
+    << "    <kernel>" << xml_escape(fs::absolute(spec.kernel).string()) << "</kernel>\n"
+    << "    <initrd>" << xml_escape(fs::absolute(spec.initrd).string()) << "</initrd>\n"
+    << "    <cmdline>" << xml_escape(spec.cmdline) << "</cmdline>\n"
+    << "  </os>\n"
+    // What plain `qemu-system-x86_64 -M pc` gives the guest.
+    << "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n";
+  if (kvm) x << "  <cpu mode='host-passthrough'/>\n";  // = -cpu host
+  x << "  <clock offset='utc'/>\n"
+    << "  <on_poweroff>destroy</on_poweroff>\n"
+    << "  <on_reboot>destroy</on_reboot>\n"
+    << "  <on_crash>destroy</on_crash>\n"
+    << "  <devices>\n"
+    << "    <serial type='file'>\n"
+    << "      <source path='" << xml_escape(fs::absolute(spec.console_log).string()) << "' append='off'/>\n"
+    << "      <target port='0'/>\n"
+    << "    </serial>\n"
+    << "    <controller type='usb' model='none'/>\n"
+    << "    <memballoon model='none'/>\n"
+    << "  </devices>\n";
+  for (const auto& m : secmodels) {
+    if (m == "dac")
+      x << "  <seclabel type='static' model='dac' relabel='no'>\n    <label>+0:+0</label>\n  </seclabel>\n";
+    else if (m != "none" && !m.empty())
+      x << "  <seclabel type='none' model='" << xml_escape(m) << "'/>\n";
+  }
+  x << "</domain>\n";
+  return x.str();
+}
+
+// Where the daemon puts QEMU's stdout/stderr for a domain (local daemons only).
+fs::path libvirt_qemu_log(const std::string& uri, const std::string& name) {
+  if (uri.rfind("qemu:///system", 0) == 0) return fs::path("/var/log/libvirt/qemu") / (name + ".log");
+  if (uri.rfind("qemu:///session", 0) == 0) {
+    fs::path cache;
+    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) cache = x;
+    else if (const char* h = std::getenv("HOME"); h && *h) cache = fs::path(h) / ".cache";
+    if (!cache.empty()) return cache / "libvirt/qemu/log" / (name + ".log");
+  }
+  return {};
+}
+
+class LibvirtBackend : public Backend {
+ public:
+  explicit LibvirtBackend(std::string uri) : uri_(std::move(uri)) {}
+  std::string name() const override { return "libvirt"; }
+
+  BootResult boot(const BootSpec& spec, const OutputFn& on_output) override {
+    BootResult r;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto finish = [&]() -> BootResult {
+      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return r;
+    };
+    init_libvirt();
+    const std::string name = domain_name(spec.name);
+    const fs::path qemu_log_copy = spec.console_log.string() + ".qemu";
+    try {
+      fs::create_directories(fs::absolute(spec.console_log).parent_path());
+      { std::ofstream truncate(spec.console_log, std::ios::trunc); }
+      { std::ofstream truncate(qemu_log_copy, std::ios::trunc); }
+
+      Conn conn(virConnectOpen(uri_.c_str()));
+      if (!conn) {
+        r.error = "cannot connect to " + uri_ + ": " + take_error() +
+                  " (libvirtd not running? start it with scripts/start-libvirtd)";
+        return finish();
+      }
+      const std::string xml = domain_xml(spec, name, security_models(conn.get()));
+      r.command = {xml};
+
+      virDomainPtr raw = virDomainCreateXML(conn.get(), xml.c_str(), VIR_DOMAIN_NONE);
+      if (!raw) {
+        r.error = "libvirt could not start domain " + name + ": " + take_error();
+        collect_qemu_log(name, qemu_log_copy);
+        return finish();
+      }
+      Domain dom(raw);
+      r.end = watch_console(spec, on_output, [&] { return dom.alive(); });
+      if (r.end == BootEnd::Exited) {
+        const std::string log = collect_qemu_log(name, qemu_log_copy);
+        const std::string reason = shutoff_reason(log);
+        r.exit_code = reason.empty() || reason == "shutdown" ? 0 : 1;
+        if (!dom.lost.empty()) {
+          r.end = BootEnd::LaunchError;
+          r.error = "lost the connection to libvirtd during the boot: " + dom.lost;
+        } else if (r.exit_code != 0 && fs::file_size(spec.console_log) == 0) {
+          // QEMU died before the guest printed anything: a launch error, as
+          // in the direct backend.
+          r.end = BootEnd::LaunchError;
+          r.error = "domain " + name + " ended (" + reason + ") before any console output: " + tail(log, 2000);
+        }
+      } else {
+        dom.destroy();
+        collect_qemu_log(name, qemu_log_copy);
+      }
+    } catch (const std::exception& e) {
+      r.end = BootEnd::LaunchError;
+      r.error = e.what();
+    }
+    return finish();
+  }
+
+ private:
+  // Copies libvirt's per-domain QEMU log next to the console and removes the
+  // original (best effort: the daemon may be remote or the log unreadable).
+  std::string collect_qemu_log(const std::string& name, const fs::path& dest) const {
+    const fs::path src = libvirt_qemu_log(uri_, name);
+    if (src.empty()) return {};
+    std::error_code ec;
+    if (!fs::exists(src, ec)) return {};
+    std::string text;
+    try {
+      text = read_file(src);
+      write_file_atomic(dest, text);
+    } catch (const std::exception&) {
+      return text;
+    }
+    fs::remove(src, ec);
+    return text;
+  }
+
+  // libvirt ends each domain's log with "shutting down, reason=...".
+  static std::string shutoff_reason(const std::string& log) {
+    const std::string key = "shutting down, reason=";
+    const size_t p = log.rfind(key);
+    if (p == std::string::npos) return {};
+    const size_t a = p + key.size();
+    const size_t b = log.find_first_of(" \n", a);
+    return log.substr(a, b == std::string::npos ? std::string::npos : b - a);
+  }
+
+  static std::string tail(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(s.size() - n); }
+
+  std::string uri_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_libvirt_backend(const std::string& uri) {
+  return std::make_unique<LibvirtBackend>(uri);
+}
+
 }  // namespace rb::vm

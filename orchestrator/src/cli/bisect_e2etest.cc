@@ -40,7 +40,7 @@ std::string git_in(const fs::path& dir, std::vector<std::string> args) {
 
 TEST(Bisect, GitBisectRunFindsTheCommitThatIntroducedTheRace) {
   const Repo& r = bisect_repo(false);
-  git_in(r.dir, {"bisect", "reset", "-q"});
+  git_in(r.dir, {"bisect", "reset"});
   git_in(r.dir, {"bisect", "start", r.bad, r.good});
   RunResult res = run_process({"git", "-C", r.dir.string(), "bisect", "run", RB_BINARY, "bisect-step", "--max-trials",
                                "24", "--trials-per-boot", "8", "--duration-ms", "2000", "--out",
@@ -48,12 +48,12 @@ TEST(Bisect, GitBisectRunFindsTheCommitThatIntroducedTheRace) {
                               {.cwd = r.dir, .output = {}, .env = {}}, std::chrono::seconds(2400));
   ASSERT_EQ(res.exit_code, 0) << res.output;
   EXPECT_NE(res.output.find(r.culprit + " is the first bad commit"), std::string::npos) << res.output;
-  git_in(r.dir, {"bisect", "reset", "-q"});
+  git_in(r.dir, {"bisect", "reset"});
 }
 
 TEST(Bisect, GitBisectRunWithOldNewTermsFindsTheFix) {
   const Repo& r = bisect_repo(true);
-  git_in(r.dir, {"bisect", "reset", "-q"});
+  git_in(r.dir, {"bisect", "reset"});
   git_in(r.dir, {"bisect", "start", "--term-old=broken", "--term-new=fixed", r.bad, r.good});
   RunResult res = run_process({"git", "-C", r.dir.string(), "bisect", "run", RB_BINARY, "bisect-step", "--fix",
                                "--max-trials", "24", "--trials-per-boot", "8", "--duration-ms", "2000", "--out",
@@ -61,7 +61,7 @@ TEST(Bisect, GitBisectRunWithOldNewTermsFindsTheFix) {
                               {.cwd = r.dir, .output = {}, .env = {}}, std::chrono::seconds(2400));
   ASSERT_EQ(res.exit_code, 0) << res.output;
   EXPECT_NE(res.output.find(r.culprit + " is the first fixed commit"), std::string::npos) << res.output;
-  git_in(r.dir, {"bisect", "reset", "-q"});
+  git_in(r.dir, {"bisect", "reset"});
 }
 
 TEST(Bisect, StepAbortsTheBisectionOnBadInput) {

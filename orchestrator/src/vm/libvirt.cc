@@ -5,8 +5,11 @@
 // Decisions (see also scripts/start-libvirtd):
 //  * Transient domains (virDomainCreateXML): nothing is left defined when the
 //    boot ends; on_poweroff/on_reboot/on_crash = destroy, so the guest init's
-//    final reboot ends the domain (libvirt then runs QEMU with -no-reboot,
-//    exactly like the direct backend).
+//    final reboot ends the domain (libvirt runs QEMU with -no-shutdown, sees
+//    the guest-reset SHUTDOWN event and terminates QEMU; the effect is the
+//    direct backend's -no-reboot). libvirt then logs "shutting down,
+//    reason=shutdown"; BootResult::exit_code is 0 for that reason (or when the
+//    log is unreadable) and 1 for any other (failed, crashed, ...).
 //  * Each domain carries its own <seclabel>s, built from the security models
 //    the daemon reports: DAC is static "+0:+0" with relabel='no' (QEMU runs as
 //    root, and libvirt does not chown the kernel, initramfs or console log),
@@ -15,11 +18,13 @@
 //    libvirt-qemu, who could neither traverse /root/.cache nor write a console
 //    log there), and the files keep their owners.
 //  * TCG threading: libvirt 9.0 has no element for TCG's thread= option
-//    (<features><tcg> only knows tb-cache) and generates `-accel tcg`. QEMU
-//    enables multi-threaded TCG by default when guest and host are both x86
-//    (the guest memory model is not stronger than the host's), so every vCPU
-//    still gets its own host thread ("CPU n/TCG" threads, checked on the QEMU
-//    process that libvirt starts).
+//    (<features><tcg> only knows tb-cache) and generates plain `-accel tcg`
+//    (<qemu:commandline> could only append a second -accel after libvirt's,
+//    not replace it, so it is not used). QEMU enables multi-threaded TCG by default when guest and host
+//    are both x86 (the guest memory model is not stronger than the host's),
+//    so every vCPU still gets its own host thread: the QEMU process libvirt
+//    starts has threads "CPU 0/TCG", "CPU 1/TCG" (single-threaded TCG would
+//    show one "ALL CPUs/TCG").
 //  * The console is a <serial type='file'> on a local path, followed with
 //    watch_console(); so the URI must name a local daemon.
 //  * QEMU's own stdout/stderr (libvirt's per-domain log) is copied next to the
@@ -32,6 +37,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -282,7 +288,8 @@ class LibvirtBackend : public Backend {
         r.exit_code = reason.empty() || reason == "shutdown" ? 0 : 1;
         if (!dom.lost.empty()) {
           r.end = BootEnd::LaunchError;
-          r.error = "lost the connection to libvirtd during the boot: " + dom.lost;
+          r.error = "lost the connection to libvirtd during the boot (domain " + name +
+                    " may still be running: virsh destroy it): " + dom.lost;
         } else if (r.exit_code != 0 && fs::file_size(spec.console_log) == 0) {
           // QEMU died before the guest printed anything: a launch error, as
           // in the direct backend.

@@ -1,14 +1,14 @@
 // Boots a real kernel through the libvirt backend (needs a running libvirtd:
-// scripts/start-libvirtd). The kernel and initramfs come from the environment:
-//   RB_E2E_KERNEL=.../bzImage RB_E2E_INITRD=.../initrd.cpio
-// The initramfs is racebisect's (its /init prints "racebisect-init: exit
-// status=N" and reboots).
+// scripts/start-libvirtd). The kernel is the seed case's patched kernel from
+// `racebisect build` (cached by the other e2e tests), the initramfs
+// racebisect's own; RB_E2E_KERNEL / RB_E2E_INITRD override both.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <sstream>
 #include <string>
 
+#include "image/initramfs.h"
 #include "util/fs.h"
 #include "util/process.h"
 #include "vm/backend.h"
@@ -23,14 +23,22 @@ struct Inputs {
 std::optional<Inputs> inputs() {
   const char* k = std::getenv("RB_E2E_KERNEL");
   const char* i = std::getenv("RB_E2E_INITRD");
-  if (!k || !*k || !i || !*i) return std::nullopt;
-  return Inputs{k, i};
+  if (k && *k && i && *i) return Inputs{k, i};
+  static std::optional<Inputs> built = []() -> std::optional<Inputs> {
+    RunResult r = run_process({RB_BINARY, "build", "--only", "patched"});
+    if (r.exit_code != 0) return std::nullopt;
+    std::string path = r.output.substr(r.output.rfind('\t') + 1);
+    while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
+    const fs::path test = fs::path(RB_GUEST_TEST_PATH);
+    auto img = image::build_initramfs({fs::path(RB_GUEST_INIT_PATH), {test}}, cache_root());
+    return Inputs{path, img.path};
+  }();
+  return built;
 }
 
 #define REQUIRE_INPUTS(var)                                                                      \
   const auto var = inputs();                                                                     \
-  if (!var) GTEST_SKIP() << "set RB_E2E_KERNEL and RB_E2E_INITRD to a kernel and racebisect " \
-                            "initramfs to run the libvirt boot tests"
+  ASSERT_TRUE(var.has_value()) << "could not build the kernel with `racebisect build --only patched`"
 
 BootSpec base_spec(const Inputs& in, const fs::path& dir, const std::string& cmdline) {
   BootSpec spec;

@@ -4,7 +4,10 @@
 // bisect-step` must name that commit. Small (9 commits) to stay within CI.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <sstream>
+#include <thread>
 
 #include "util/fs.h"
 #include "util/process.h"
@@ -72,6 +75,50 @@ TEST(Bisect, StepAbortsTheBisectionOnBadInput) {
   RunResult res = run_process({RB_BINARY, "bisect-step", "--fragment", frag.string()}, {.cwd = r.dir, .output = {}, .env = {}});
   EXPECT_GE(res.exit_code, 128) << res.output;
   EXPECT_NE(res.output.find("does not exist in this kernel tree"), std::string::npos) << res.output;
+}
+
+
+TEST(Bisect, SelfDrivingBisectionSurvivesCtrlCAndFindsTheCulprit) {
+  const Repo& r = bisect_repo(false);
+  const fs::path db = fs::path(RB_E2E_WORK) / "bisect-self.db";
+  fs::remove(db);
+  const std::vector<std::string> argv{RB_BINARY, "bisect", "--good", r.good, "--bad", r.bad, "--source",
+                                      r.dir.string(), "--db", db.string(), "--confidence", "0.95",
+                                      "--duration-ms", "2000", "--trials-per-boot", "8", "--out",
+                                      (fs::path(RB_E2E_WORK) / "bisect-self-logs").string()};
+  const fs::path log1 = fs::path(RB_E2E_WORK) / "bisect-self-1.log";
+  fs::remove(log1);
+  {
+    // Ctrl-C once some evidence is in: the run must stop with 130 and keep it.
+    Process p(argv, {.cwd = {}, .output = log1, .env = {}});
+    for (int i = 0; i < 600 && p.running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      if (read_file(log1).find("boot 2:") != std::string::npos) break;
+    }
+    ASSERT_TRUE(p.running()) << read_file(log1);
+    ::kill(p.pid(), SIGINT);
+    auto code = p.wait_for(std::chrono::seconds(120));
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 130) << read_file(log1);
+  }
+  RunResult res = run_process(argv, {}, std::chrono::seconds(2400));
+  EXPECT_EQ(res.exit_code, 0) << res.output;
+  EXPECT_NE(res.output.find("culprit: " + r.culprit), std::string::npos) << res.output;
+  // The resumed run started from the evidence of the interrupted one.
+  RunResult log = run_process({RB_BINARY, "bisect", "--good", r.good, "--bad", r.bad, "--source", r.dir.string(),
+                               "--db", db.string(), "--log"});
+  const auto first = log.output.find("start/resume: ");
+  const auto second = log.output.find("start/resume: ", first + 1);
+  ASSERT_NE(second, std::string::npos) << log.output;
+  // "start/resume: 9 commits, N trials and M builds recorded" with N > 0.
+  const std::string line = log.output.substr(second, log.output.find('\n', second) - second);
+  const auto commits = line.find("commits, ");
+  ASSERT_NE(commits, std::string::npos) << line;
+  EXPECT_GT(std::stoi(line.substr(commits + 9)), 0) << line;
+  // Replay recomputes the same culprit from the database alone.
+  RunResult replay = run_process({RB_BINARY, "bisect", "--good", r.good, "--bad", r.bad, "--source", r.dir.string(),
+                                  "--db", db.string(), "--replay"});
+  EXPECT_NE(replay.output.find("culprit: " + r.culprit), std::string::npos) << replay.output;
 }
 
 }  // namespace

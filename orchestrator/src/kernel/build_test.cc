@@ -89,5 +89,18 @@ TEST_F(BuildKeyTest, BadInputIsASpecificUsageError) {
   EXPECT_THROW(Workspace({dir_->path() / "missing.tar.xz", ""}, dir_->path() / "cache"), Error);
 }
 
+
+TEST_F(BuildKeyTest, RepositoryRecreatedAtTheSamePathGetsAFreshWorktree) {
+  { Workspace ws(spec().source, dir_->path() / "cache"); }
+  fs::remove_all(repo_);
+  fs::create_directories(repo_);
+  run_checked({"git", "-C", repo_.string(), "init", "-q"});
+  write_file_atomic(repo_ / "file.c", "int fresh;\n");
+  commit("fresh");
+  Workspace ws(spec().source, dir_->path() / "cache");
+  ws.checkout({});
+  EXPECT_EQ(read_file(ws.tree() / "file.c"), "int fresh;\n");
+}
+
 }  // namespace
 }  // namespace rb::kernel

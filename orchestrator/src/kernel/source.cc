@@ -85,6 +85,13 @@ Workspace::Workspace(const SourceSpec& spec, const fs::path& cache) {
   id_ = "git-" + sha256_hex(fs::canonical(repo).string()).substr(0, 16);
   tree_ = cache / "worktrees" / id_;
   FileLock lock(cache / "worktrees" / (id_ + ".lock"));
+  // A worktree left from a repository that was since deleted and recreated
+  // at the same path points at a .git that no longer knows it: start over.
+  auto common_dir = [](const fs::path& dir) {
+    RunResult r = run_process({"git", "-C", dir.string(), "rev-parse", "--path-format=absolute", "--git-common-dir"});
+    return r.exit_code == 0 ? trim(r.output) : std::string();
+  };
+  if (fs::exists(tree_) && common_dir(tree_) != common_dir(repo)) fs::remove_all(tree_);
   if (!fs::exists(tree_ / ".git")) {
     fs::create_directories(tree_.parent_path());
     git(repo, {"worktree", "prune"});

@@ -62,6 +62,25 @@ std::string guest_cmdline(int hugepages, const std::string& test, const Args& ar
   return s;
 }
 
+vm::BootSpec trial_boot_spec(const GuestSetup& g, const fs::path& kernel, const fs::path& initrd, vm::Accel accel,
+                             int trials, int seed, const fs::path& console_log) {
+  Args args = g.args;
+  args["trials"] = std::to_string(trials);
+  args["duration_ms"] = std::to_string(g.duration_ms);
+  if (!args.count("seed")) args["seed"] = std::to_string(seed);
+  vm::BootSpec spec;
+  spec.kernel = kernel;
+  spec.initrd = initrd;
+  spec.cmdline = guest_cmdline(g.hugepages, g.test, args);
+  spec.vcpus = g.vcpus;
+  spec.memory_mb = g.memory_mb;
+  spec.accel = accel;
+  spec.console_log = console_log;
+  spec.timeout = std::chrono::seconds(90 + trials * g.duration_ms * 2 / 1000);
+  spec.no_output_timeout = std::chrono::seconds(std::max(60, 3 * g.duration_ms / 1000));
+  return spec;
+}
+
 BootRecord classify_boot(std::string_view console_text, vm::BootEnd end, int planned) {
   console::ConsoleReport rep = console::parse_console(console_text);
   BootRecord b;
@@ -213,22 +232,11 @@ CampaignResult run_campaign(const CampaignOptions& o) {
       const int trials = kr.variant.role == "fixed"
                              ? static_cast<int>(o.trials * o.fixed_trials_factor + 0.5)
                              : o.trials;
-      Args args = kr.args;
-      args["trials"] = std::to_string(trials);
-      args["duration_ms"] = std::to_string(o.duration_ms);
-      if (!args.count("seed")) args["seed"] = std::to_string(task.boot + 1);
-      vm::BootSpec spec;
-      spec.kernel = kr.artifact.bzimage;
-      spec.initrd = img.path;
-      spec.cmdline = guest_cmdline(o.hugepages, o.guest_test, args);
-      spec.vcpus = o.vcpus;
-      spec.memory_mb = o.memory_mb;
-      spec.accel = accel;
+      const GuestSetup guest{o.guest_test, kr.args, o.hugepages, o.vcpus, o.memory_mb, o.duration_ms};
+      vm::BootSpec spec = trial_boot_spec(
+          guest, kr.artifact.bzimage, img.path, accel, trials, task.boot + 1,
+          o.out / "boots" / (kr.variant.label + "-" + std::to_string(task.boot + 1) + ".log"));
       spec.name = "rb-" + kr.variant.label;
-      spec.console_log = o.out / "boots" / (kr.variant.label + "-" + std::to_string(task.boot + 1) + ".log");
-      // Boot allowance + every trial at full length, with slack for a loaded host.
-      spec.timeout = std::chrono::seconds(90 + trials * o.duration_ms * 2 / 1000);
-      spec.no_output_timeout = std::chrono::seconds(std::max(60, 3 * o.duration_ms / 1000));
       const auto start = std::chrono::steady_clock::now();
       std::optional<double> first_result;
       console::ConsoleParser live;

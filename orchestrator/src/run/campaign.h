@@ -91,6 +91,18 @@ CampaignResult run_campaign(const CampaignOptions& o);
 // The kernel command line for one boot (also used by bisect steps).
 std::string guest_cmdline(int hugepages, const std::string& test, const Args& args);
 
+// What every trial boot shares, whoever runs it (reproduce or a bisect step).
+struct GuestSetup {
+  std::string test;
+  Args args;
+  int hugepages = 64, vcpus = 2, memory_mb = 512, duration_ms = 3000;
+};
+// A boot running `trials` trials with `seed`: the command line, and timeouts
+// that allow every trial its full length on a loaded host.
+vm::BootSpec trial_boot_spec(const GuestSetup& g, const std::filesystem::path& kernel,
+                             const std::filesystem::path& initrd, vm::Accel accel, int trials, int seed,
+                             const std::filesystem::path& console_log);
+
 // Classifies one boot from its console text and how the VM ended.
 BootRecord classify_boot(std::string_view console, vm::BootEnd end, int planned);
 

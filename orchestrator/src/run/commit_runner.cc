@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <random>
+
 #include "console/console_report.h"
 #include "image/initramfs.h"
 #include "util/error.h"
@@ -46,20 +48,14 @@ CommitCounts CommitRunner::run(const std::string& commit, const kernel::BuildArt
   bool stop = false;
   while (!stop && c.trials < max_trials && !g_interrupted) {
     const int trials = std::min(cfg_.trials_per_boot, max_trials - c.trials);
-    Args args = cfg_.args;
-    args["trials"] = std::to_string(trials);
-    args["duration_ms"] = std::to_string(cfg_.duration_ms);
-    args["seed"] = std::to_string(++boot_counter_);
-    vm::BootSpec spec;
-    spec.kernel = k.bzimage;
-    spec.initrd = initramfs_;
-    spec.cmdline = guest_cmdline(cfg_.hugepages, cfg_.kase.guest_test, args);
-    spec.vcpus = cfg_.vcpus;
-    spec.memory_mb = cfg_.memory_mb;
-    spec.accel = *accel_;
-    spec.console_log = cfg_.out / "boots" / (commit.substr(0, 12) + "-" + std::to_string(boot_counter_) + ".log");
-    spec.timeout = std::chrono::seconds(90 + trials * cfg_.duration_ms * 2 / 1000);
-    spec.no_output_timeout = std::chrono::seconds(std::max(60, 3 * cfg_.duration_ms / 1000));
+    const GuestSetup guest{cfg_.kase.guest_test, cfg_.args, cfg_.hugepages, cfg_.vcpus, cfg_.memory_mb,
+                           cfg_.duration_ms};
+    ++boot_counter_;
+    // A fresh seed per boot (printed by the guest test, so still
+    // reproducible): steps that revisit a commit must not replay its trials.
+    const int seed = static_cast<int>(std::random_device{}() % 1000000000);
+    vm::BootSpec spec = trial_boot_spec(guest, k.bzimage, initramfs_, *accel_, trials, seed,
+                                        cfg_.out / "boots" / (commit.substr(0, 12) + "-" + std::to_string(seed) + ".log"));
     console::ConsoleParser live;
     size_t seen = 0;
     auto r = backend->boot(spec, [&](std::string_view chunk) {

@@ -11,9 +11,12 @@ run::BootRecord boot(int passes, int fails, run::Outcome outcome = run::Outcome:
   run::BootRecord b;
   b.kernel_label = "k";
   b.outcome = outcome;
-  int n = 0;
-  for (int i = 0; i < passes; ++i) b.trials.push_back({++n, run::Outcome::Pass});
-  for (int i = 0; i < fails; ++i) b.trials.push_back({++n, run::Outcome::Fail});
+  for (int i = 0; i < passes + fails; ++i) {
+    run::TrialRecord t;
+    t.number = i + 1;
+    t.outcome = i < passes ? run::Outcome::Pass : run::Outcome::Fail;
+    b.trials.push_back(t);
+  }
   return b;
 }
 

@@ -22,11 +22,7 @@ struct BootFlags {
 int run_boot(const BootFlags& f) {
   if (!fs::exists(f.kernel)) throw usage_error("kernel image not found: " + f.kernel);
   run::Args args;
-  for (const auto& a : f.args) {
-    auto eq = a.find('=');
-    if (eq == std::string::npos || eq == 0) throw usage_error("--arg expects KEY=VALUE, got '" + a + "'");
-    args[a.substr(0, eq)] = a.substr(eq + 1);
-  }
+  run::apply_arg_flags(args, f.args);
   const fs::path out = f.out.empty() ? fs::absolute("racebisect-boot") : fs::absolute(f.out);
   fs::create_directories(out);
   const fs::path test_bin = fs::path(RB_GUEST_TEST_PATH).parent_path() / f.test;

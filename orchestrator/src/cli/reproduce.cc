@@ -74,11 +74,7 @@ int run_reproduce(const ReproduceFlags& f) {
   o.args = c.args;
   if (!f.variant.empty()) o.args["variant"] = f.variant;
   if (!f.mapping.empty()) o.args["mapping"] = f.mapping;
-  for (const auto& a : f.args) {
-    auto eq = a.find('=');
-    if (eq == std::string::npos || eq == 0) throw usage_error("--arg expects KEY=VALUE, got '" + a + "'");
-    o.args[a.substr(0, eq)] = a.substr(eq + 1);
-  }
+  run::apply_arg_flags(o.args, f.args);
   o.trials = f.trials.value_or(c.trials);
   o.boots = f.boots.value_or(5);
   o.duration_ms = f.duration_ms.value_or(c.duration_ms);

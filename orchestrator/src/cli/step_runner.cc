@@ -39,11 +39,7 @@ run::RunnerConfig runner_config(const StepFlags& f, const run::Case& c, const fs
   cfg.fragments = c.fragments;
   for (const auto& fr : f.fragments) cfg.fragments.push_back(fs::absolute(fr));
   cfg.args = c.args;
-  for (const auto& a : f.args) {
-    auto eq = a.find('=');
-    if (eq == std::string::npos || eq == 0) throw usage_error("--arg expects KEY=VALUE, got '" + a + "'");
-    cfg.args[a.substr(0, eq)] = a.substr(eq + 1);
-  }
+  run::apply_arg_flags(cfg.args, f.args);
   cfg.trials_per_boot = f.trials_per_boot;
   cfg.duration_ms = f.duration_ms;
   cfg.hugepages = f.hugepages.value_or(c.hugepages);

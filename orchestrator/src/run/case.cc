@@ -88,6 +88,14 @@ Case load_case(const fs::path& file) {
   return c;
 }
 
+void apply_arg_flags(Args& args, const std::vector<std::string>& flags) {
+  for (const auto& a : flags) {
+    auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) throw usage_error("--arg expects KEY=VALUE, got '" + a + "'");
+    args[a.substr(0, eq)] = a.substr(eq + 1);
+  }
+}
+
 fs::path default_case_path() { return fs::path(RB_SOURCE_DIR) / "kernels" / "cases" / "uffd-hugetlb.toml"; }
 
 }  // namespace rb::run

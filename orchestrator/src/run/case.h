@@ -29,6 +29,9 @@ struct Case {
   std::vector<KernelVariant> kernels, extra_kernels;
 };
 
+// Applies "KEY=VALUE" command line flags (--arg) on top of `args`.
+void apply_arg_flags(Args& args, const std::vector<std::string>& flags);
+
 // Throws rb::Error(Usage) naming the file and the bad key.
 Case load_case(const std::filesystem::path& file);
 // The embedded default: the seed race, kernels/cases/uffd-hugetlb.toml.

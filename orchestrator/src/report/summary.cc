@@ -155,7 +155,7 @@ std::string render_table(const Summary& s) {
                          "", k.dispersion_p);
   }
   out += "ttff_s: median guest seconds from the first trial to the first failure, over failing boots;\n"
-         "boot_s: median host seconds from QEMU start to the first trial result.\n";
+         "boot_s: median host seconds from QEMU start to the start of the guest test (its KTAP header).\n";
   out += "verdict: " + s.verdict.line + "\n";
   return out;
 }

@@ -242,7 +242,7 @@ CampaignResult run_campaign(const CampaignOptions& o) {
       console::ConsoleParser live;
       auto r = backend->boot(spec, [&](std::string_view chunk) {
         live.feed(chunk);
-        if (!first_result && !live.report().trials.empty())
+        if (!first_result && live.report().ktap_seen)
           first_result = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         return !g_interrupted.load();
       });

@@ -34,7 +34,7 @@ struct BootRecord {
   std::string detail;                // crash title, init error, launch error, ...
   vm::BootEnd end = vm::BootEnd::LaunchError;
   double seconds = 0;
-  std::optional<double> boot_to_first_trial_s;  // host wall clock, QEMU start -> first result line
+  std::optional<double> boot_to_first_trial_s;  // host wall clock, QEMU start -> the test's KTAP header
   std::optional<double> first_failure_s;        // guest time from the first trial start to the first bogus event
   int planned = 0;
   std::vector<TrialRecord> trials;

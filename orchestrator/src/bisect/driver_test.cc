@@ -208,3 +208,27 @@ TEST(Driver, FlagsANoOpCulprit) {
 
 }  // namespace
 }  // namespace rb::bisect
+
+namespace rb::bisect {
+namespace {
+
+TEST(DriverParallel, TwoSlotsFindTheSameCulprit) {
+  TempDir dir(fs::temp_directory_path(), "driver");
+  store::Store db(dir.path() / "h.db");
+  const auto range = fake_range(65);
+  const int64_t s = db.session("par", "bisect", "{}");
+  FakeTester t(range, 30, 0.5, db, s, 11);
+  DriverParams p;
+  p.slots = 2;
+  Driver d(range, p, db, s, t);
+  std::atomic<bool> stop{false};
+  auto r = d.run(stop);
+  EXPECT_EQ(r.outcome, DriverOutcome::Found) << d.report(r);
+  EXPECT_EQ(r.culprit_position, 30) << d.report(r);
+  // Everything the parallel steps did is in the store.
+  Driver replay(range, p, db, s, t);
+  EXPECT_EQ(replay.trials(), d.trials());
+}
+
+}  // namespace
+}  // namespace rb::bisect

@@ -87,6 +87,7 @@ void Store::exec(const std::string& sql) {
 }
 
 int64_t Store::session(const std::string& key, const std::string& kind, const std::string& meta_json) {
+  std::lock_guard lock(mu_);
   Stmt find(db_, "SELECT id FROM sessions WHERE key=?");
   find.bind(1, key);
   if (find.step()) return find.i64(0);
@@ -97,6 +98,7 @@ int64_t Store::session(const std::string& key, const std::string& kind, const st
 }
 
 std::optional<std::string> Store::session_meta(int64_t session) {
+  std::lock_guard lock(mu_);
   Stmt s(db_, "SELECT meta FROM sessions WHERE id=?");
   s.bind(1, session);
   if (s.step()) return s.text(0);
@@ -105,6 +107,7 @@ std::optional<std::string> Store::session_meta(int64_t session) {
 
 void Store::record_build(int64_t session, const std::string& commit, const std::string& label, const std::string& key,
                          bool ok, double seconds, bool cache_hit, const std::string& sha, const std::string& error) {
+  std::lock_guard lock(mu_);
   Stmt s(db_,
          "INSERT INTO builds(session, commit_id, label, key, ok, seconds, cache_hit, bzimage_sha256, error) "
          "VALUES(?,?,?,?,?,?,?,?,?)");
@@ -114,6 +117,7 @@ void Store::record_build(int64_t session, const std::string& commit, const std::
 }
 
 int64_t Store::record_boot(int64_t session, const std::string& commit, const run::BootRecord& b) {
+  std::lock_guard lock(mu_);
   exec("BEGIN IMMEDIATE");
   try {
     Stmt s(db_,
@@ -140,12 +144,14 @@ int64_t Store::record_boot(int64_t session, const std::string& commit, const run
 }
 
 void Store::record_event(int64_t session, const std::string& text) {
+  std::lock_guard lock(mu_);
   Stmt s(db_, "INSERT INTO events(session, text) VALUES(?,?)");
   s.bind(1, session).bind(2, text);
   s.step();
 }
 
 std::vector<CommitEvidence> Store::evidence(int64_t session) {
+  std::lock_guard lock(mu_);
   std::map<std::string, CommitEvidence> by;
   std::vector<std::string> order;
   auto get = [&](const std::string& c) -> CommitEvidence& {
@@ -196,6 +202,7 @@ std::vector<CommitEvidence> Store::evidence(int64_t session) {
 }
 
 std::vector<std::pair<std::string, std::string>> Store::events(int64_t session) {
+  std::lock_guard lock(mu_);
   std::vector<std::pair<std::string, std::string>> out;
   Stmt s(db_, "SELECT at, text FROM events WHERE session=? ORDER BY id");
   s.bind(1, session);

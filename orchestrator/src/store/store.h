@@ -1,9 +1,10 @@
-// SQLite history: every build, boot and trial is written as it happens, so a
+// SQLite history (thread-safe): every build, boot and trial is written as it happens, so a
 // killed bisection or CI run loses nothing and a resumed one replays the
 // evidence instead of re-running it.
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ class Store {
  private:
   void exec(const std::string& sql);
   sqlite3* db_ = nullptr;
+  // One connection shared by parallel bisect slots: its transactions must
+  // not interleave (BEGIN inside another thread's BEGIN fails).
+  std::recursive_mutex mu_;
 };
 
 }  // namespace rb::store

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "util/fs.h"
 
 namespace rb::store {
@@ -68,6 +70,27 @@ TEST(Store, ReopeningKeepsEverythingAndFindsTheSession) {
   ASSERT_EQ(s.events(id).size(), 1u);
   EXPECT_EQ(s.events(id)[0].second, "tested c1");
   EXPECT_NE(s.session("other", "bisect", "{}"), id);
+}
+
+}  // namespace
+}  // namespace rb::store
+
+namespace rb::store {
+namespace {
+
+TEST(Store, ParallelSlotsCanRecordBootsAtOnce) {
+  TempDir dir(fs::temp_directory_path(), "store-test");
+  Store s(dir.path() / "h.db");
+  const int64_t id = s.session("par", "bisect", "{}");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 300; ++i) s.record_boot(id, "c" + std::to_string(t), boot(2, 1));
+    });
+  for (auto& th : threads) th.join();
+  int trials = 0;
+  for (const auto& e : s.evidence(id)) trials += e.trials;
+  EXPECT_EQ(trials, 4 * 300 * 3);
 }
 
 }  // namespace

@@ -29,16 +29,16 @@ class FakeTester : public Tester {
   TestCounts run(const std::string& commit, int max_trials, const std::function<bool(bool)>& on_trial) override {
     if (crash_after >= 0 && runs++ >= crash_after) throw std::runtime_error("simulated kill");
     std::lock_guard lock(mu_);
-    run::BootRecord b;
+    record::BootRecord b;
     b.kernel_label = commit.substr(0, 12);
-    b.outcome = run::Outcome::Pass;
+    b.outcome = record::Outcome::Pass;
     TestCounts c;
     std::bernoulli_distribution fail(position(commit) >= culprit_ ? rate_ : 0.0);
     for (int i = 0; i < max_trials; ++i) {
       const bool f = fail(rng_);
-      run::TrialRecord t;
+      record::TrialRecord t;
       t.number = i + 1;
-      t.outcome = f ? run::Outcome::Fail : run::Outcome::Pass;
+      t.outcome = f ? record::Outcome::Fail : record::Outcome::Pass;
       b.trials.push_back(t);
       ++c.trials;
       c.failures += f;

@@ -19,35 +19,6 @@ namespace rb::run {
 
 std::atomic<bool> g_interrupted{false};
 
-const char* to_string(Outcome o) {
-  switch (o) {
-    case Outcome::Pass: return "pass";
-    case Outcome::Fail: return "fail";
-    case Outcome::Crash: return "crash";
-    case Outcome::BootFailure: return "boot-failure";
-    case Outcome::Hang: return "hang";
-    case Outcome::Timeout: return "timeout";
-    case Outcome::Infra: return "infra";
-  }
-  return "?";
-}
-
-int BootRecord::passes() const {
-  int n = 0;
-  for (auto& t : trials) n += t.outcome == Outcome::Pass;
-  return n;
-}
-int BootRecord::fails() const {
-  int n = 0;
-  for (auto& t : trials) n += t.outcome == Outcome::Fail;
-  return n;
-}
-int BootRecord::infra() const {
-  int n = 0;
-  for (auto& t : trials) n += t.outcome == Outcome::Infra;
-  return n;
-}
-
 std::string guest_cmdline(int hugepages, const std::string& test, const Args& args) {
   // oops=panic + panic=-1: any oops ends the boot at once (QEMU exits through
   // -no-reboot) instead of leaving a half-dead guest to time out.

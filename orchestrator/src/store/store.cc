@@ -116,7 +116,7 @@ void Store::record_build(int64_t session, const std::string& commit, const std::
   s.step();
 }
 
-int64_t Store::record_boot(int64_t session, const std::string& commit, const run::BootRecord& b) {
+int64_t Store::record_boot(int64_t session, const std::string& commit, const record::BootRecord& b) {
   std::lock_guard lock(mu_);
   exec("BEGIN IMMEDIATE");
   try {
@@ -124,13 +124,13 @@ int64_t Store::record_boot(int64_t session, const std::string& commit, const run
            "INSERT INTO boots(session, commit_id, label, idx, outcome, detail, vm_end, seconds, console_log) "
            "VALUES(?,?,?,?,?,?,?,?,?)");
     s.bind(1, session).bind(2, commit).bind(3, b.kernel_label).bind(4, int64_t(b.index));
-    s.bind(5, std::string(run::to_string(b.outcome))).bind(6, b.detail).bind(7, std::string(vm::to_string(b.end)));
+    s.bind(5, std::string(record::to_string(b.outcome))).bind(6, b.detail).bind(7, std::string(vm::to_string(b.end)));
     s.bind(8, b.seconds).bind(9, b.console_log.string());
     s.step();
     int64_t id = sqlite3_last_insert_rowid(db_);
     for (const auto& t : b.trials) {
       Stmt ts(db_, "INSERT INTO trials(boot, n, outcome, events, bogus, ms, first_bogus_ms, reason) VALUES(?,?,?,?,?,?,?,?)");
-      ts.bind(1, id).bind(2, int64_t(t.number)).bind(3, std::string(run::to_string(t.outcome)));
+      ts.bind(1, id).bind(2, int64_t(t.number)).bind(3, std::string(record::to_string(t.outcome)));
       ts.bind(4, int64_t(t.events)).bind(5, int64_t(t.bogus)).bind(6, int64_t(t.ms)).bind(7, int64_t(t.first_bogus_ms));
       ts.bind(8, t.reason);
       ts.step();

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "run/campaign.h"
+#include "record/records.h"
 
 struct sqlite3;
 
@@ -43,7 +43,7 @@ class Store {
                     const std::string& error);
   // Records the boot and its trials in one transaction (all or nothing, so a
   // kill mid-write never leaves half a boot).
-  int64_t record_boot(int64_t session, const std::string& commit, const run::BootRecord& boot);
+  int64_t record_boot(int64_t session, const std::string& commit, const record::BootRecord& boot);
   // Records one decision/log line (for `bisect --log`).
   void record_event(int64_t session, const std::string& text);
 

@@ -9,14 +9,14 @@
 namespace rb::store {
 namespace {
 
-run::BootRecord boot(int passes, int fails, run::Outcome outcome = run::Outcome::Pass) {
-  run::BootRecord b;
+record::BootRecord boot(int passes, int fails, record::Outcome outcome = record::Outcome::Pass) {
+  record::BootRecord b;
   b.kernel_label = "k";
   b.outcome = outcome;
   for (int i = 0; i < passes + fails; ++i) {
-    run::TrialRecord t;
+    record::TrialRecord t;
     t.number = i + 1;
-    t.outcome = i < passes ? run::Outcome::Pass : run::Outcome::Fail;
+    t.outcome = i < passes ? record::Outcome::Pass : record::Outcome::Fail;
     b.trials.push_back(t);
   }
   return b;
@@ -34,8 +34,8 @@ TEST(Store, AggregatesEvidencePerCommit) {
   int64_t id = s.session("k1", "bisect", "{}");
   s.record_build(id, "bbb", "x", "key", true, 10, false, "sha-b", "");
   s.record_boot(id, "bbb", boot(3, 0));
-  s.record_boot(id, "aaa", boot(1, 2, run::Outcome::Fail));
-  s.record_boot(id, "aaa", boot(0, 0, run::Outcome::Hang));
+  s.record_boot(id, "aaa", boot(1, 2, record::Outcome::Fail));
+  s.record_boot(id, "aaa", boot(0, 0, record::Outcome::Hang));
   s.record_build(id, "ccc", "x", "key", false, 5, false, "", "compile error");
   auto ev = s.evidence(id);
   ASSERT_EQ(ev.size(), 3u);

@@ -11,6 +11,7 @@
 
 #include "kernel/build.h"
 #include "record/records.h"
+#include "run/classify.h"
 #include "run/case.h"
 #include "vm/backend.h"
 
@@ -79,7 +80,5 @@ vm::BootSpec trial_boot_spec(const GuestSetup& g, const std::filesystem::path& k
                              const std::filesystem::path& initrd, vm::Accel accel, int trials, int seed,
                              const std::filesystem::path& console_log);
 
-// Classifies one boot from its console text and how the VM ended.
-BootRecord classify_boot(std::string_view console, vm::BootEnd end, int planned);
 
 }  // namespace rb::run

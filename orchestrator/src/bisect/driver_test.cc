@@ -232,3 +232,167 @@ TEST(DriverParallel, TwoSlotsFindTheSameCulprit) {
 
 }  // namespace
 }  // namespace rb::bisect
+
+// Issue 7 defects, each reproduced here before it was fixed.
+namespace rb::bisect {
+namespace {
+
+// Configurable fake: per-commit failure rate, commits that never yield a
+// trial or never build, a shared kernel image, other (non-matching) crashes.
+class ScriptedTester : public Tester {
+ public:
+  ScriptedTester(const CommitRange& r, store::Store& db, int64_t s, uint64_t seed) : range_(r), db_(db), s_(s), rng_(seed) {}
+  std::function<double(int)> rate = [](int) { return 0.0; };
+  std::function<bool(int)> boots = [](int) { return true; };
+  std::function<bool(int)> builds_ok = [](int) { return true; };
+  std::function<std::string(int)> image = [](int pos) { return "img-" + std::to_string(pos); };
+  std::function<double(int)> other_crash = [](int) { return 0.0; };
+  int runs = 0, max_runs = 400;
+  std::map<int, int> trials_at;
+
+  TestBuild build(const std::string& c) override {
+    const int pos = position(c);
+    const bool ok = builds_ok(pos);
+    db_.record_build(s_, c, "f", "k", ok, 1, false, ok ? image(pos) : "", ok ? "" : "make failed");
+    return {ok, false, ok ? image(pos) : ""};
+  }
+  TestCounts run(const std::string& c, int max_trials, const std::function<bool(bool)>& on_trial) override {
+    if (++runs > max_runs) throw std::runtime_error("the driver keeps stepping: " + std::to_string(runs) + " runs");
+    const int pos = position(c);
+    TestCounts n;
+    for (int boot = 0; boot < 2 && !boots(pos); ++boot) {  // two boots in a row without a trial, as CommitRunner
+      record::BootRecord b;
+      b.outcome = record::Outcome::BootFailure;
+      db_.record_boot(s_, c, b);
+      ++n.other;
+    }
+    if (!boots(pos)) return n;
+    std::bernoulli_distribution fail(rate(pos)), crash(other_crash(pos));
+    bool stop = false;
+    while (!stop && n.trials < max_trials) {
+      record::BootRecord b;
+      b.outcome = record::Outcome::Pass;
+      for (int i = 0; i < 8 && n.trials < max_trials && !stop; ++i) {
+        const bool f = fail(rng_);
+        record::TrialRecord t;
+        t.number = i + 1;
+        t.outcome = f ? record::Outcome::Fail : record::Outcome::Pass;
+        b.trials.push_back(t);
+        ++n.trials;
+        n.failures += f;
+        stop = !on_trial(f);
+      }
+      if (crash(rng_)) b.outcome = record::Outcome::Crash, b.detail = "BUG: unrelated", ++n.other;
+      db_.record_boot(s_, c, b);
+    }
+    trials_at[pos] += n.trials;
+    return n;
+  }
+
+ private:
+  int position(const std::string& c) const {
+    for (size_t i = 0; i < range_.commits.size(); ++i)
+      if (range_.commits[i] == c) return static_cast<int>(i);
+    return -1;
+  }
+  const CommitRange& range_;
+  store::Store& db_;
+  int64_t s_;
+  std::mt19937_64 rng_;
+};
+
+struct Harness {
+  TempDir dir{fs::temp_directory_path(), "driver"};
+  store::Store db{dir.path() / "h.db"};
+  CommitRange range;
+  int64_t session;
+  explicit Harness(int n, const std::string& key = "k") : range(fake_range(n)), session(db.session(key, "bisect", "{}")) {}
+};
+
+TEST(DriverIssue7, AStepWithoutTrialsIsChargedAndTheCommitSkipped) {
+  Harness h(17);
+  ScriptedTester t(h.range, h.db, h.session, 1);
+  t.rate = [](int pos) { return pos >= 9 ? 0.5 : 0.0; };
+  t.boots = [](int pos) { return pos == 0 || pos == 16; };  // nothing in between ever yields a trial
+  Driver d(h.range, DriverParams{}, h.db, h.session, t);
+  std::atomic<bool> stop{false};
+  DriverResult r;
+  ASSERT_NO_THROW(r = d.run(stop));
+  EXPECT_NE(r.outcome, DriverOutcome::Found) << d.report(r);
+}
+
+TEST(DriverIssue7, AGoodEndWithoutTrialsIsNotCalledClean) {
+  Harness h(9);
+  ScriptedTester t(h.range, h.db, h.session, 1);
+  t.rate = [](int pos) { return pos >= 5 ? 0.5 : 0.0; };
+  t.boots = [](int pos) { return pos != 0; };
+  Driver d(h.range, DriverParams{}, h.db, h.session, t);
+  std::atomic<bool> stop{false};
+  const DriverResult r = d.run(stop);
+  EXPECT_EQ(r.outcome, DriverOutcome::Refused) << d.report(r);
+}
+
+TEST(DriverIssue7, ABadEndFailingAtTwoPercentIsRarelyRefused) {
+  int refused = 0;
+  for (int seed = 1; seed <= 100; ++seed) {
+    Harness h(2, "s" + std::to_string(seed));
+    ScriptedTester t(h.range, h.db, h.session, seed);
+    t.rate = [](int pos) { return pos == 1 ? 0.02 : 0.0; };
+    Driver d(h.range, DriverParams{}, h.db, h.session, t);
+    std::atomic<bool> stop{false};
+    refused += d.run(stop).outcome == DriverOutcome::Refused;
+  }
+  // < 5% wanted; 10 of 100 is above the 95% binomial range of a 5% rate.
+  EXPECT_LE(refused, 10);
+}
+
+TEST(DriverIssue7, TheGoodEndIsTestedLongEnoughForTheLearnedRate) {
+  for (int seed = 1; seed <= 5; ++seed) {
+    Harness h(2, "s" + std::to_string(seed));
+    ScriptedTester t(h.range, h.db, h.session, seed);
+    t.rate = [](int pos) { return pos == 1 ? 0.05 : 0.0; };
+    Driver d(h.range, DriverParams{}, h.db, h.session, t);
+    std::atomic<bool> stop{false};
+    const DriverResult r = d.run(stop);
+    if (r.outcome == DriverOutcome::Refused) continue;
+    // A 5% race shows within 90 trials with probability 0.99.
+    EXPECT_GE(t.trials_at[0], 60) << d.report(r);
+  }
+}
+
+TEST(DriverIssue7, AnUnbuildableNeighbourGivesTheAmbiguousSet) {
+  Harness h(17);
+  ScriptedTester t(h.range, h.db, h.session, 1);
+  t.rate = [](int pos) { return pos >= 9 ? 0.6 : 0.0; };
+  t.builds_ok = [](int pos) { return pos != 8; };
+  Driver d(h.range, DriverParams{}, h.db, h.session, t);
+  std::atomic<bool> stop{false};
+  const DriverResult r = d.run(stop);
+  EXPECT_NE(r.outcome, DriverOutcome::Found) << d.report(r);
+  EXPECT_NE(d.report(r).find("could be any of"), std::string::npos) << d.report(r);
+}
+
+TEST(DriverIssue7, ANoOpCulpritIsNotReportedAsFound) {
+  Harness h(17);
+  ScriptedTester t(h.range, h.db, h.session, 1);
+  t.rate = [](int pos) { return pos >= 9 ? 0.6 : 0.0; };
+  t.image = [](int pos) { return pos == 8 || pos == 9 ? "same" : "img-" + std::to_string(pos); };
+  Driver d(h.range, DriverParams{}, h.db, h.session, t);
+  std::atomic<bool> stop{false};
+  const DriverResult r = d.run(stop);
+  EXPECT_NE(r.outcome, DriverOutcome::Found) << d.report(r);
+}
+
+TEST(DriverIssue7, AChangeInOtherCrashesAcrossTheCulpritIsReported) {
+  Harness h(17);
+  ScriptedTester t(h.range, h.db, h.session, 1);
+  t.rate = [](int pos) { return pos >= 9 ? 0.6 : 0.0; };
+  t.other_crash = [](int pos) { return pos >= 9 ? 0.7 : 0.0; };
+  Driver d(h.range, DriverParams{}, h.db, h.session, t);
+  std::atomic<bool> stop{false};
+  const DriverResult r = d.run(stop);
+  EXPECT_NE(d.report(r).find("other crashes"), std::string::npos) << d.report(r);
+}
+
+}  // namespace
+}  // namespace rb::bisect

@@ -83,12 +83,8 @@ int run_bisect(BisectFlags f) {
   f.driver.beta = f.step.beta;
   store::Store db(f.step.db.empty() ? cache_root() / "history.db" : fs::path(f.step.db));
   // The session key names everything that makes evidence comparable.
-  Sha256 key;
-  key.field("bisect-v1").field(fs::canonical(repo).string()).field(range.commits.front()).field(range.commits.back());
-  key.field(c.name).field(f.fix ? "fix" : "regression").field(f.step.signature);
-  for (const auto& p : f.step.patches) key.field(read_file(p));
-  for (const auto& a : f.step.args) key.field(a);
-  const int64_t session = db.session(key.hex(), "bisect",
+  const std::string key = bisect_session_key(f.step, c, repo, range.commits.front(), range.commits.back(), f.fix);
+  const int64_t session = db.session(key, "bisect",
                                      nlohmann::json{{"repo", repo.string()},
                                                     {"good", range.commits.front()},
                                                     {"bad", range.commits.back()},

@@ -6,6 +6,7 @@
 #include "stats/sprt.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/hash.h"
 
 namespace rb::cli {
 
@@ -53,6 +54,16 @@ run::RunnerConfig runner_config(const StepFlags& f, const run::Case& c, const fs
     throw usage_error(fmt::format("hugepages={} ({} MiB) do not fit in {} MiB of guest RAM", cfg.hugepages,
                                   2 * cfg.hugepages, cfg.memory_mb));
   return cfg;
+}
+
+std::string bisect_session_key(const StepFlags& f, const run::Case& c, const fs::path& repo, const std::string& good,
+                               const std::string& bad, bool fix) {
+  Sha256 key;
+  key.field("bisect-v1").field(fs::canonical(repo).string()).field(good).field(bad);
+  key.field(c.name).field(fix ? "fix" : "regression").field(f.signature);
+  for (const auto& p : f.patches) key.field(read_file(p));
+  for (const auto& a : f.args) key.field(a);
+  return key.hex();
 }
 
 StepResult run_commit_step(const StepFlags& f, const run::Case& c, const fs::path& repo, const std::string& commit,

@@ -31,6 +31,10 @@ struct StepResult {
   run::CommitCounts counts;
 };
 
+// The key of a `bisect` session: evidence is pooled only under the same key.
+std::string bisect_session_key(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo,
+                               const std::string& good, const std::string& bad, bool fix);
+
 // Builds `commit` and runs trials until the SPRT decides or the budget ends.
 StepResult run_commit_step(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo,
                            const std::string& commit, store::Store& db, int64_t session);

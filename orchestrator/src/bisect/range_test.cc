@@ -6,9 +6,12 @@
 #include <atomic>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "bisect/driver.h"
+#include "bisect/test_support.h"
 #include "util/fs.h"
+#include "util/error.h"
 #include "util/process.h"
 
 namespace rb::bisect {
@@ -75,61 +78,67 @@ struct IssueTopology {
   }
 };
 
-// Fails every trial on commits that descend from the culprit (the truth of
-// a merge history), never elsewhere; records into the store like the VM tester.
-class DagTester : public Tester {
- public:
-  DagTester(std::set<std::string> bad, double rate, store::Store& db, int64_t s, uint64_t seed)
-      : bad_(std::move(bad)), rate_(rate), db_(db), s_(s), rng_(seed) {}
-  TestBuild build(const std::string& c) override {
-    db_.record_build(s_, c, "f", "k", true, 1, false, "img-" + c, "");
-    return {true, false, "img-" + c};
-  }
-  TestCounts run(const std::string& c, int max_trials, const std::function<bool(bool)>& on_trial) override {
-    if (++runs_ > 500) throw std::runtime_error("the driver keeps stepping");
-    record::BootRecord b;
-    b.outcome = record::Outcome::Pass;
-    TestCounts n;
-    std::bernoulli_distribution fail(bad_.count(c) ? rate_ : 0.0);
-    for (int i = 0; i < max_trials; ++i) {
-      const bool f = fail(rng_);
-      record::TrialRecord t;
-      t.number = i + 1;
-      t.outcome = f ? record::Outcome::Fail : record::Outcome::Pass;
-      b.trials.push_back(t);
-      ++n.trials;
-      n.failures += f;
-      if (!on_trial(f)) break;
-    }
-    db_.record_boot(s_, c, b);
-    return n;
-  }
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
 
- private:
-  std::set<std::string> bad_;
-  double rate_;
-  store::Store& db_;
-  int64_t s_;
-  std::mt19937_64 rng_;
-  int runs_ = 0;
-};
+TEST(CommitRange, LinearHistoryIsAChainInGitsOrder) {
+  GitRepo repo;
+  const std::string good = repo.commit("base");
+  for (int i = 1; i <= 6; ++i) repo.commit("c" + std::to_string(i));
+  const std::string bad = repo.git({"rev-parse", "HEAD"});
+  const CommitRange r = commit_range(repo.path(), good, bad);
+  EXPECT_TRUE(r.graph.is_linear());
+  auto want = lines(repo.git({"rev-list", "--reverse", "--topo-order", "--ancestry-path", good + ".." + bad}));
+  want.insert(want.begin(), good);
+  EXPECT_EQ(r.commits, want);
+  EXPECT_EQ(r.subjects.front(), "base");
+  EXPECT_EQ(r.subjects.back(), "c6");
+}
+
+TEST(CommitRange, MergesKeepTheirParents) {
+  IssueTopology t(4);
+  const CommitRange r = commit_range(t.repo.path(), t.good, t.bad);
+  EXPECT_FALSE(r.graph.is_linear());
+  // Same set as git bisect: NEW ^OLD, plus the old end.
+  auto want = lines(t.repo.git({"rev-list", t.bad, "^" + t.good}));
+  EXPECT_EQ(r.commits.size(), want.size() + 1);
+  for (size_t x = 1; x < r.commits.size(); ++x) {
+    auto parents = lines(t.repo.git({"rev-parse", r.commits[x] + "^@"}));
+    ASSERT_EQ(r.graph.parents(static_cast<int>(x)).size(), parents.size()) << r.subjects[x];
+    for (size_t k = 0; k < parents.size(); ++k) EXPECT_EQ(r.commits[r.graph.parents(static_cast<int>(x))[k]], parents[k]);
+  }
+  // Descends from the culprit exactly where git says so.
+  const int c = r.index(t.culprit);
+  for (size_t x = 0; x < r.commits.size(); ++x)
+    EXPECT_EQ(r.graph.is_ancestor(c, static_cast<int>(x)), t.bad_set.count(r.commits[x]) > 0) << r.subjects[x];
+}
+
+TEST(CommitRange, RefusesUnknownOrUnrelatedEnds) {
+  GitRepo repo;
+  const std::string a = repo.commit("a");
+  const std::string b = repo.commit("b");
+  EXPECT_THROW(commit_range(repo.path(), a, "no-such-commit"), Error);
+  EXPECT_THROW(commit_range(repo.path(), b, a), Error);
+}
 
 TEST(CommitRangeMerges, CulpritOnAShortBranchMergedBeforeALongCleanOne) {
   IssueTopology t;
   const CommitRange range = commit_range(t.repo.path(), t.good, t.bad);
-  TempDir dir(fs::temp_directory_path(), "range-db");
-  store::Store db(dir.path() / "h.db");
   int right = 0;
   for (int seed = 1; seed <= 5; ++seed) {
-    const int64_t s = db.session("merge" + std::to_string(seed), "bisect", "{}");
-    DagTester tester(t.bad_set, 0.5, db, s, seed);
-    Driver d(range, DriverParams{}, db, s, tester);
+    MemoryEvidenceLog log;
+    testing::ScriptedTester tester(range, log, seed);
+    tester.rate = [&](int x) { return t.bad_set.count(range.commits[x]) ? 0.5 : 0.0; };
+    Driver d(range, DriverParams{}, log, tester);
     std::atomic<bool> stop{false};
-    const DriverResult r = d.run(stop);
-    const std::string named = r.culprit_position >= 0 ? range.commits[r.culprit_position] : "";
+    const Result r = d.run(stop);
     // Never certain of a wrong commit, and right in (almost) every run.
-    if (r.outcome == DriverOutcome::Found) EXPECT_EQ(named, t.culprit) << d.report(r);
-    right += named == t.culprit;
+    if (r.outcome == Outcome::Found) EXPECT_EQ(r.culprit_commit, t.culprit) << r.why;
+    right += r.culprit_commit == t.culprit;
   }
   EXPECT_GE(right, 4);
 }

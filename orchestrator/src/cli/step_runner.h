@@ -1,10 +1,13 @@
-// Flags and the SPRT-driven test of one commit, shared by `bisect-step` and
-// the endpoint checks of `bisect`.
+// Flags shared by `bisect-step` and `bisect`, the session key that decides
+// which recorded evidence may be pooled, and the test of one commit under
+// the shared step rule (bisect/step_rule.h).
 #pragma once
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bisect/step_rule.h"
 #include "run/case.h"
 #include "run/commit_runner.h"
 #include "store/store.h"
@@ -14,13 +17,22 @@ namespace rb::cli {
 struct StepFlags {
   std::string case_file, source, db, out, accel = "auto", signature;
   std::vector<std::string> patches, fragments, args;
-  double p0 = 0.001, p1 = 0.3, alpha = 0.01, beta = 0.01;
-  int max_trials = 40, trials_per_boot = 8, duration_ms = 2000;
+  bisect::StepRuleParams rule;  // p1 and max_trials 0: rate-aware defaults
+  int trials_per_boot = 8, duration_ms = 2000;
   std::optional<int> hugepages, vcpus, memory_mb;
 };
 
 void add_step_flags(CLI::App* sub, StepFlags& f);
 run::RunnerConfig runner_config(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo);
+
+// Everything that changes the failure rate: the resolved test conditions
+// (duration, trials per boot, vCPUs, memory, hugepages, accelerator, guest
+// args, signature), the contents of the case file, of every fragment and
+// patch and of the guest test binary, plus `extra` (the ends, the direction).
+std::string session_key(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo,
+                        const std::vector<std::string>& extra);
+std::string bisect_session_key(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo,
+                               const std::string& good, const std::string& bad, bool fix);
 
 enum class StepDecision { Reproduces, Clean, Skip };
 
@@ -31,12 +43,10 @@ struct StepResult {
   run::CommitCounts counts;
 };
 
-// The key of a `bisect` session: evidence is pooled only under the same key.
-std::string bisect_session_key(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo,
-                               const std::string& good, const std::string& bad, bool fix);
-
-// Builds `commit` and runs trials until the SPRT decides or the budget ends.
+// Builds `commit` and runs trials until the step rule decides or its budget
+// ends. `learned`: pooled counts of commits that reproduced in this session.
 StepResult run_commit_step(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo,
-                           const std::string& commit, store::Store& db, int64_t session);
+                           const std::string& commit, store::Store& db, int64_t session,
+                           std::optional<bisect::LearnedRate> learned);
 
 }  // namespace rb::cli

@@ -113,7 +113,8 @@ RunOutcome run_driver(const World& w, const Options& opt, uint64_t seed) {
   const std::atomic<bool> stop{false};
   const Result r = d.run(stop);
   if (opt.trace > 0) {
-    std::printf("    culprit %d change %d -> %s %s cost %.0f\n", w.culprit, w.change, to_string(r.outcome), r.why.c_str(), r.cost);
+    std::printf("    culprit %d change %d -> %s %d: %s cost %.0f\n", w.culprit, w.change, to_string(r.outcome), r.culprit,
+                r.why.c_str(), r.cost);
     for (const auto& s : r.steps)
       std::printf("      %-12s %4d %3d/%-3d top %4d %.4f cost %.0f\n", s.kind.c_str(), w.range.index(s.commit), s.failures,
                   s.trials, w.range.index(s.top_commit), s.top_probability, s.cost);
@@ -306,7 +307,7 @@ bool gate(const Scenario& s, const Tally& t, bool quick) {
 
 int main(int argc, char** argv) {
   Options opt = parse(argc, argv);
-  if (opt.quick) opt.runs = std::min(opt.runs, 300);
+  if (opt.quick) opt.runs = std::min(opt.runs, 300), opt.methods = {"driver"};
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<Scenario> cells = opt.quick ? quick_cells() : all_cells();
   if (opt.list) {

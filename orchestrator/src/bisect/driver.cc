@@ -195,7 +195,7 @@ void Driver::run_parallel(const std::vector<Step>& steps) {
   std::vector<std::thread> threads;
   for (size_t i = 0; i < ready.size(); ++i) {
     const int trials = std::find_if(steps.begin(), steps.end(), [&](const Step& s) { return s.commit == ready[i].first; })->trials;
-    threads.emplace_back([&, i, trials] { tester_.run(range_.commits[ready[i].first], trials, [](bool) { return true; }); });
+    threads.emplace_back([&, i, trials] { tester_.run(range_.commits[ready[i].first], trials, [](bool f) { return !f; }); });
   }
   for (auto& t : threads) t.join();
   for (auto& [x, before] : ready) {
@@ -240,6 +240,16 @@ double Driver::clean_end_bayes_factor() const {
   return c > 0 ? a / c : (a > 0 ? INFINITY : 0);
 }
 
+// Could flakes at the highest flake rate of the grid give this many
+// failures (binomial tail >= 1%)? Then the search, not a refusal, sorts it out.
+bool Driver::flake_like(const CommitEvidence& e) const {
+  const int n = e.trials(), k = e.failures();
+  const double f = params_.posterior.flake_max;
+  double below = 0, term = std::pow(1 - f, n);  // P(X = 0)
+  for (int i = 0; i < k; ++i) below += term, term *= (n - i) / (i + 1.0) * f / (1 - f);
+  return 1 - below >= 0.01;
+}
+
 std::optional<Result> Driver::check_ends(const std::atomic<bool>& interrupted) {
   const int A = affected_end_, C = clean_end_, bound = trials_to_bound(params_.min_rate);
   const char* a_name = params_.posterior.fix ? "old (broken)" : "bad";
@@ -266,7 +276,7 @@ std::optional<Result> Driver::check_ends(const std::atomic<bool>& interrupted) {
     if (cost() >= params_.budget) return finish(Outcome::Inconclusive, "budget exhausted on the endpoints");
     test(C, std::min(kMaxCleanStep, need - nodes_[C].ev.trials()), false, "clean-end");
   }
-  if (nodes_[C].ev.failures() > 0 && clean_end_bayes_factor() > 1)
+  if (nodes_[C].ev.failures() > 0 && clean_end_bayes_factor() > 1 && !flake_like(nodes_[C].ev))
     return finish(Outcome::RangeWrong,
                   fmt::format("the {} end {} fails too ({}/{}), at a rate like the race's: the change is not in this range",
                               c_name, short_id(range_.commits[C]), nodes_[C].ev.failures(), nodes_[C].ev.trials()));
@@ -301,6 +311,17 @@ std::optional<Step> Driver::strengthening_step(int c) const {
     if (!untestable(x) && (best < 0 || nodes_[x].ev.trials() < nodes_[best].ev.trials())) best = x;
   if (best < 0) return std::nullopt;
   return Step{best, kMaxCleanStep};
+}
+
+std::vector<Step> Driver::plan(const CulpritPosterior& by) const {
+  Planner planner(by, params_.planner);
+  for (int x = 0; x < range_.graph.size(); ++x) {
+    if (nodes_[x].built()) planner.mark_built(x);
+    if (untestable(x)) planner.mark_untestable(x);
+  }
+  auto steps = planner.plan_parallel(std::max(1, params_.slots));
+  std::erase_if(steps, [&](const Step& s) { return s.commit < 0 || s.trials <= 0 || untestable(s.commit); });
+  return steps;
 }
 
 std::vector<int> Driver::unsplittable_group(int c) const {
@@ -378,16 +399,13 @@ Result Driver::run(const std::atomic<bool>& interrupted) {
         test(step->commit, step->trials, false, "strengthen");
         continue;
       }
-    Planner planner(plain_, params_.planner);
-    for (int x = 0; x < range_.graph.size(); ++x) {
-      if (nodes_[x].built()) planner.mark_built(x);
-      if (untestable(x)) planner.mark_untestable(x);
-    }
-    auto steps = planner.plan_parallel(std::max(1, params_.slots));
-    std::erase_if(steps, [&](const Step& s) { return s.commit < 0 || s.trials <= 0 || untestable(s.commit); });
+    // Steer by the plain posterior while it is unsure; by the robust one
+    // once the plain one is sure of a commit the robust one does not favour.
+    auto steps = plan(plain_.top_probability() < params_.confidence ? plain_ : post_);
+    if (steps.empty()) steps = plan(post_);
     if (steps.empty())
       return finish(Outcome::Inconclusive, fmt::format("no testable commit left to learn from (posterior {:.4f})", top));
-    if (steps.size() == 1) test(steps[0].commit, steps[0].trials, false, "search");
+    if (steps.size() == 1) test(steps[0].commit, steps[0].trials, true, "search");
     else run_parallel(steps);
   }
 }

@@ -154,9 +154,11 @@ class Driver {
   void note(const std::string& text);
   int clean_trials_needed(const std::vector<int>& reference) const;
   double clean_end_bayes_factor() const;
+  bool flake_like(const CommitEvidence& e) const;
   std::optional<Result> check_ends(const std::atomic<bool>& interrupted);
   std::optional<Step> confirmation_step(int c) const;
   std::optional<Step> strengthening_step(int c) const;
+  std::vector<Step> plan(const CulpritPosterior& by) const;
   static PosteriorParams without_rate_change(PosteriorParams p);
   std::vector<int> unsplittable_group(int c) const;
   std::optional<int> identical_parent(int c) const;

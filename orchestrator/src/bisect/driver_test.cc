@@ -30,7 +30,9 @@ TEST(Driver, FindsTheCulpritAndConfirmsIt) {
     run.tester.rate = [](int x) { return x >= 20 ? 0.5 : 0.0; };
     const Result r = run.go();
     EXPECT_EQ(r.outcome, Outcome::Found) << r.why;
-    if (r.outcome == Outcome::Found) EXPECT_EQ(r.culprit, 20);
+    if (r.outcome == Outcome::Found) {
+      EXPECT_EQ(r.culprit, 20);
+    }
     found += r.culprit == 20;
     EXPECT_GE(r.posterior, 0.99);
     // Confirmed: the culprit failed, its parent ran clean long enough.
@@ -160,8 +162,11 @@ TEST(DriverIssue7, AStepWithoutTrialsIsChargedAndTheCommitSkipped) {
   ASSERT_NO_THROW(r = run.go(p));
   EXPECT_NE(r.outcome, Outcome::Found) << r.why;
   // Every commit that was tried once is skipped: at most one step each.
-  for (const auto& c : r.commits)
-    if (c.node != 0 && c.node != 16) EXPECT_TRUE(c.untestable) << c.node;
+  for (const auto& c : r.commits) {
+    if (c.node != 0 && c.node != 16) {
+      EXPECT_TRUE(c.untestable) << c.node;
+    }
+  }
   const double max_step = 50 + 32 + 2 * p.empty_boot_cost;
   EXPECT_LE(r.cost, p.budget + max_step);
 }

@@ -18,17 +18,50 @@ double entropy(const std::vector<double>& dist) {
   return h;
 }
 
-// P(k failures in t trials), k = 0..t, mixed over a rate posterior.
-std::vector<double> binomial_mixture(int t, const std::vector<double>& grid, const std::vector<double>& w) {
+// E[min(first failure, t)] trials, mixed over a rate posterior.
+double expected_trials(int t, const std::vector<double>& grid, const std::vector<double>& w) {
+  double e = 0;
+  for (size_t g = 0; g < grid.size(); ++g)
+    if (w[g] > 0) e += w[g] * (grid[g] > 0 ? -std::expm1(t * std::log1p(-grid[g])) / grid[g] : t);
+  return e;
+}
+
+// P(k failures in one boot of t trials): beta-binomial with mean p and
+// intra-boot correlation rho (binomial at rho 0), by the recurrence of its
+// pmf ratio.
+std::vector<double> boot_pmf(int t, double p, double rho) {
+  std::vector<double> f(t + 1);
+  const double r = rho / (1 - rho);
+  double log0 = 0;
+  for (int j = 0; j < t; ++j) log0 += std::log(1 - p + j * r) - std::log(1 + j * r);
+  f[0] = std::exp(log0);
+  for (int k = 0; k < t; ++k) f[k + 1] = f[k] * (t - k) / (k + 1) * (p + k * r) / (1 - p + (t - k - 1) * r);
+  return f;
+}
+
+// P(k failures in t trials run as boots of `per_boot`), k = 0..t.
+std::vector<double> step_pmf(int t, int per_boot, double p, double rho) {
+  std::vector<double> out{1.0};
+  for (int left = t; left > 0; left -= per_boot) {
+    const auto b = boot_pmf(std::min(left, per_boot), p, rho);
+    std::vector<double> next(out.size() + b.size() - 1, 0.0);
+    for (size_t i = 0; i < out.size(); ++i)
+      for (size_t j = 0; j < b.size(); ++j) next[i + j] += out[i] * b[j];
+    out = std::move(next);
+  }
+  return out;
+}
+
+// P(k failures in t trials), k = 0..t, mixed over rate and rho posteriors.
+std::vector<double> count_mixture(int t, int per_boot, const std::vector<double>& grid, const std::vector<double>& w,
+                                  const std::vector<double>& rhos, const std::vector<double>& rho_w) {
   std::vector<double> out(t + 1, 0.0);
-  for (size_t g = 0; g < grid.size(); ++g) {
-    if (w[g] <= 0) continue;
-    // Binomial pmf by recurrence: one exp per grid point instead of per k.
-    const double p = grid[g], odds = p / (1 - p);
-    double pmf = std::exp(t * std::log1p(-p));
-    for (int k = 0; k <= t; ++k) {
-      out[k] += w[g] * pmf;
-      pmf *= odds * (t - k) / (k + 1);
+  for (size_t r = 0; r < rhos.size(); ++r) {
+    if (rho_w[r] <= 1e-9) continue;
+    for (size_t g = 0; g < grid.size(); ++g) {
+      if (w[g] <= 1e-12) continue;
+      const auto f = step_pmf(t, per_boot, grid[g], rhos[r]);
+      for (int k = 0; k <= t; ++k) out[k] += rho_w[r] * w[g] * f[k];
     }
   }
   return out;
@@ -69,11 +102,17 @@ Planner::Channel Planner::channel(int t) const {
       w.push_back(post_.rate_posterior()[j] * P.rate_change / P.change_factors.size());
     }
   }
-  auto affected = binomial_mixture(t, grid, w);
-  auto clean = binomial_mixture(t, post_.flake_grid(), post_.flake_posterior());
-  Channel ch{t, {}, {}, 0, 0, 0, 0};
+  const int b = params_.trials_per_boot;
+  const auto& rho_w = post_.dispersion_posterior();
+  auto affected = count_mixture(t, b, grid, w, P.dispersion, rho_w);
+  auto clean = count_mixture(t, b, post_.flake_grid(), post_.flake_posterior(), P.dispersion, rho_w);
+  const double t_affected = expected_trials(t, grid, w);
+  const double t_clean = expected_trials(t, post_.flake_grid(), post_.flake_posterior());
+  Channel ch{t, {}, {}, 0, 0, 0, 0, 0, 0};
   ch.fresh = post_.params().fix ? clean : affected;
   ch.old = post_.params().fix ? affected : clean;
+  ch.t_new = post_.params().fix ? t_clean : t_affected;
+  ch.t_old = post_.params().fix ? t_affected : t_clean;
   ch.any_new = 1 - ch.fresh[0];
   ch.any_old = 1 - ch.old[0];
   ch.h_new = entropy(ch.fresh);
@@ -94,6 +133,13 @@ double Planner::gain(const Channel& ch, double b) {
 }
 
 double Planner::expected_gain(int commit, int trials) const { return gain(channel(trials), post_.prob_bad(commit)); }
+
+double Planner::cost(int commit, const Channel& ch) const {
+  const double b = post_.prob_bad(commit);
+  return b * ch.t_new + (1 - b) * ch.t_old + params_.step_cost + (built(commit) ? 0 : params_.build_cost);
+}
+
+double Planner::cost(int commit, int trials) const { return cost(commit, channel(trials)); }
 
 std::vector<int> Planner::candidates() const {
   // The new end shows the new behaviour under every culprit: nothing to
@@ -138,7 +184,7 @@ Step Planner::plan() const {
   for (int c : candidates()) {
     const double b = post_.prob_bad(c);
     for (const Channel& ch : chans) {
-      const double score = gain(ch, b) / cost(c, ch.trials);
+      const double score = gain(ch, b) / cost(c, ch);
       if (score > best_score) best_score = score, best = {c, ch.trials};
     }
   }
@@ -205,7 +251,7 @@ std::vector<Step> Planner::plan_parallel(int slots) const {
         set.push_back({c, &ch});
         const double info = joint_info(set);
         set.pop_back();
-        const double score = (info - have) / cost(c, ch.trials);
+        const double score = (info - have) / cost(c, ch);
         if (info - have > 1e-9 && score > best_score) best_score = score, best = {c, ch.trials}, best_info = info;
       }
     }

@@ -7,10 +7,12 @@
 // the expected entropy drop of the culprit posterior is the mutual
 // information between that yes/no and the number of failures k in t trials:
 //   I(B) = H(B m + (1-B) e) - B H(m) - (1-B) H(e),
-// B = P(x new), m_k = P(k | new), e_k = P(k | old) (binomials mixed over the
-// rate posteriors: the affected rate on the affected side, the flake rate on
-// the other). Cost: t trials + a step overhead, plus build_cost if x was
-// never built.
+// B = P(x new), m_k = P(k | new), e_k = P(k | old) (sums of beta-binomial
+// boots mixed over the posteriors of the rates and of the intra-boot
+// correlation: the affected rate on the affected side, the flake rate on the
+// other). With binomials instead, a clean run would look more telling than
+// the posterior will take it, and the planner would keep revisiting. Cost: the trials a step is expected to run (it stops at its
+// first failure) + a step overhead, plus build_cost if x was never built.
 //
 // I(B) depends on x only through B and is concave in it, so among unbuilt
 // commits the best sit where P(new) crosses some level: the candidates are,
@@ -39,6 +41,9 @@ struct PlannerParams {
   // long runs of 1-trial steps at built commits, which in simulation spend
   // more trials in total, not fewer.
   double step_cost = 4;
+  // Trials within a boot are correlated (posterior.h): a step of t trials is
+  // ceil(t / trials_per_boot) boots, and its outcome distribution says so.
+  int trials_per_boot = 8;
 };
 
 class Planner {
@@ -65,9 +70,9 @@ class Planner {
 
   // Expected entropy drop in bits of running `trials` trials at `commit`.
   double expected_gain(int commit, int trials) const;
-  double cost(int commit, int trials) const {
-    return trials + params_.step_cost + (built(commit) ? 0 : params_.build_cost);
-  }
+  // Steps stop at their first failure (it all but settles "new or old"), so
+  // a step's trials are expected ones: fewer where the commit may fail.
+  double cost(int commit, int trials) const;
   std::vector<int> candidates() const;
 
  private:
@@ -76,7 +81,9 @@ class Planner {
     std::vector<double> fresh, old;  // P(k failures | new), P(k | old)
     double any_new, any_old;         // P(k > 0 | new), P(k > 0 | old)
     double h_new, h_old;             // entropies, bits
+    double t_new, t_old;             // expected trials when stopping at the first failure
   };
+  double cost(int commit, const Channel& ch) const;
   Channel channel(int trials) const;
   static double gain(const Channel& ch, double b);
 

@@ -46,12 +46,12 @@ struct PosteriorParams {
   // Prior density of the affected rate per unit of logit(p): p^a (1-p)^b
   // (a = b = 0 is log-uniform at small rates; 0.5 is Jeffreys' prior).
   double rate_prior_a = 0.5, rate_prior_b = 0.5;
-  double flake_min = 1e-4, flake_max = 0.03;
-  int flake_points = 6;
+  double flake_min = 1e-4, flake_max = 0.01;
+  int flake_points = 5;
   double flake_decay = 0.5;  // prior weight ratio between neighbouring flake-grid points
   double min_ratio = 4;
   std::vector<double> dispersion = {0, 0.1, 0.3};
-  std::vector<double> dispersion_prior = {0.5, 0.25, 0.25};
+  std::vector<double> dispersion_prior = {0.8, 0.1, 0.1};
   double rate_change = 0.1;
   std::vector<double> change_factors = {0.3, 0.1};
   double p_range_wrong = 0.02;

@@ -137,7 +137,9 @@ TEST(CommitRangeMerges, CulpritOnAShortBranchMergedBeforeALongCleanOne) {
     std::atomic<bool> stop{false};
     const Result r = d.run(stop);
     // Never certain of a wrong commit, and right in (almost) every run.
-    if (r.outcome == Outcome::Found) EXPECT_EQ(r.culprit_commit, t.culprit) << r.why;
+    if (r.outcome == Outcome::Found) {
+      EXPECT_EQ(r.culprit_commit, t.culprit) << r.why;
+    }
     right += r.culprit_commit == t.culprit;
   }
   EXPECT_GE(right, 4);

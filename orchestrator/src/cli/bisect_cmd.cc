@@ -103,6 +103,7 @@ int finish(const bisect::Result& r, const std::string& json_path) {
 int run_bisect(BisectFlags f) {
   f.driver.posterior.fix = f.fix;
   f.driver.min_rate = f.step.rule.min_rate;
+  f.driver.planner.trials_per_boot = f.step.trials_per_boot;
   check_flags(f);
   run::Case c = run::load_case(f.step.case_file.empty() ? run::default_case_path() : fs::path(f.step.case_file));
   const fs::path repo = kernel::git(f.step.source.empty() ? fs::current_path() : fs::path(f.step.source),
@@ -160,12 +161,15 @@ std::function<int()> add_bisect(CLI::App& app) {
                   "have shown with this probability (default 0.99)");
   sub->add_option("--slots", d.slots, "commits tested side by side (default: host cores / vCPUs)");
   sub->add_option("--rate-floor", p.rate_min, "lowest failure rate on the posterior's grid (default 1e-4)");
-  sub->add_option("--flake-max", p.flake_max, "highest flake rate of a good commit on the grid (default 0.03)");
+  sub->add_option("--flake-max", p.flake_max, "highest flake rate of a good commit on the grid (default 0.01)");
   sub->add_option("--flake-min", p.flake_min, "lowest flake rate on the grid (default 1e-4)");
   sub->add_option("--dispersion", p.dispersion, "intra-boot correlation grid (default 0 0.1 0.3)");
-  sub->add_option("--dispersion-prior", p.dispersion_prior, "its prior weights (default 0.5 0.25 0.25)");
+  sub->add_option("--dispersion-prior", p.dispersion_prior, "its prior weights (default 0.8 0.1 0.1)");
   sub->add_option("--rate-change", p.rate_change,
                   "prior probability that an affected commit fails less often than the common rate (default 0.1)");
+  sub->add_option("--rate-change-factors", p.change_factors,
+                  "how much less often, as fractions of the common rate (default 0.3 0.1; add 0.05 to be safe "
+                  "against rates that rise 20-fold after the culprit, at a higher cost)");
   sub->add_option("--json", f->json, "also write the result as JSON (schema racebisect-bisect/1) to this file");
   sub->add_flag("--log", f->log, "print the recorded bisection log of this session and exit");
   sub->add_flag("--replay", f->replay, "recompute the posterior from recorded evidence and exit");

@@ -67,7 +67,8 @@ std::string bisect_log(const std::vector<bisect::StepRecord>& steps) {
 }
 
 std::string bisect_text(const bisect::Result& r) {
-  std::string out = "bisection log:\n" + bisect_log(r.steps) + "\n" + evidence_table(r) + "\n" + answer(r);
+  std::string out = r.steps.empty() ? std::string() : "bisection log:\n" + bisect_log(r.steps) + "\n";
+  out += evidence_table(r) + "\n" + answer(r);
   if (r.outcome != bisect::Outcome::Found && r.outcome != bisect::Outcome::NoOp && !r.top.empty()) {
     out += "most probable:";
     for (const auto& [c, p] : r.top) out += fmt::format(" {} {:.4f};", short_id(c), p);

@@ -76,12 +76,15 @@ std::vector<Scenario> all_cells() {
   return v;
 }
 
+// Bounded for ctest (< 2 min CPU): the cells where a regression in
+// calibration, budget or skipping shows first; n = 16 where only the
+// endpoints matter.
 std::vector<Scenario> quick_cells() {
   return {{.name = "matched", .rate = 0.3},
-          {.name = "matched", .rate = 0.02},
+          {.name = "matched", .n = 16, .rate = 0.02},
           {.name = "dispersed", .rate = 0.3, .rho = 0.3},
           {.name = "rate-change", .rate = 0.05, .later_rate = 0.5},
-          {.name = "flaky-good", .rate = 0.1, .flake = 0.003},
+          {.name = "flaky-good", .rate = 0.3, .flake = 0.003},
           {.name = "unbuildable", .rate = 0.3, .unbuildable = 0.1},
           {.name = "no-boot", .rate = 0.3, .no_boot = 0.1},
           {.name = "merges", .n = 256, .merges = true, .rate = 0.3}};
@@ -283,12 +286,14 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// The gate: the driver's confident-but-wrong rate, with its one-sided 95%
-// Clopper-Pearson upper bound, must stay under the cell's limit; no step may
+// The gate: the driver's confident-but-wrong rate (with --quick its
+// one-sided 95% Clopper-Pearson upper bound) must stay under the cell's limit; no step may
 // start over budget; a never-booting commit is skipped after one step; at
 // rate 0.02 the bad end is refused in < 5% of runs (upper bound).
 bool gate(const Scenario& s, const Tally& t, bool quick) {
-  const double limit = quick ? (s.model_matched() ? 0.03 : 0.04) : (s.model_matched() ? 0.01 : 0.02);
+  // Quick: the one-sided 95% upper bound from 200 runs (0 wrong gives 1.5%,
+  // 3 wrong 3.9%); full: the observed rate against the targets.
+  const double limit = quick ? (s.model_matched() ? 0.03 : 0.05) : (s.model_matched() ? 0.01 : 0.02);
   bool ok = true;
   auto check = [&](bool cond, const std::string& what) {
     if (!cond) std::printf("  GATE FAILED: %s\n", what.c_str());
@@ -307,7 +312,7 @@ bool gate(const Scenario& s, const Tally& t, bool quick) {
 
 int main(int argc, char** argv) {
   Options opt = parse(argc, argv);
-  if (opt.quick) opt.runs = std::min(opt.runs, 300), opt.methods = {"driver"};
+  if (opt.quick) opt.runs = std::min(opt.runs, 200), opt.methods = {"driver"};
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<Scenario> cells = opt.quick ? quick_cells() : all_cells();
   if (opt.list) {

@@ -367,47 +367,59 @@ Result Driver::run(const std::atomic<bool>& interrupted) {
     if (interrupted) return finish(Outcome::Interrupted, "interrupted: run the same command again to resume");
     const int c = post_.map_culprit();
     const double top = post_.top_probability();
-    if (top >= params_.confidence) {
-      if (c == 0)
-        return finish(Outcome::RangeWrong, fmt::format("P(the change is at or before the old end) = {:.4f}", top));
-      if (auto step = confirmation_step(c)) {
-        if (cost() >= params_.budget)
-          return finish(Outcome::Inconclusive, fmt::format("budget of {:.0f} exhausted while confirming {} (posterior {:.4f})",
-                                                           params_.budget, short_id(range_.commits[c]), top));
-        // An affected commit stops at its first failure; a clean one runs on.
-        test(step->commit, step->trials, step->commit == c ? !params_.posterior.fix : params_.posterior.fix, "confirm");
-        continue;
-      }
-      if (auto p = identical_parent(c))
-        return finish(Outcome::NoOp, fmt::format("posterior {:.4f}, but its kernel is byte-identical to its parent "
-                                                 "{}'s: a no-op commit for this config, most likely wrong",
-                                                 top, short_id(range_.commits[*p])));
-      return finish(Outcome::Found, fmt::format("posterior {:.4f} >= {}, confirmed", top, params_.confidence));
-    }
+    auto end = top >= params_.confidence ? at_confidence(c, top) : search(c, top);
+    if (end) return *end;
+  }
+}
+
+// The top culprit is at confidence: confirm it (one step, then back to the
+// loop), or end.
+std::optional<Result> Driver::at_confidence(int c, double top) {
+  if (c == 0) return finish(Outcome::RangeWrong, fmt::format("P(the change is at or before the old end) = {:.4f}", top));
+  if (auto step = confirmation_step(c)) {
+    if (cost() >= params_.budget)
+      return finish(Outcome::Inconclusive, fmt::format("budget of {:.0f} exhausted while confirming {} (posterior {:.4f})",
+                                                       params_.budget, short_id(range_.commits[c]), top));
+    // An affected commit stops at its first failure; a clean one runs on.
+    test(step->commit, step->trials, step->commit == c ? !params_.posterior.fix : params_.posterior.fix, "confirm");
+    return std::nullopt;
+  }
+  if (auto p = identical_parent(c))
+    return finish(Outcome::NoOp, fmt::format("posterior {:.4f}, but its kernel is byte-identical to its parent {}'s: "
+                                             "a no-op commit for this config, most likely wrong",
+                                             top, short_id(range_.commits[*p])));
+  return finish(Outcome::Found, fmt::format("posterior {:.4f} >= {}, confirmed", top, params_.confidence));
+}
+
+// Below confidence: end if only untestable commits are left between the
+// candidates or the budget is spent, else run one planned step.
+std::optional<Result> Driver::search(int c, double top) {
+  double mass = 0;
+  for (int x : post_.group_of(c)) mass += post_.probabilities()[x];
+  if (mass >= params_.confidence) {
     const auto group = unsplittable_group(c);
-    double mass = 0;
-    for (int x : group) mass += post_.probabilities()[x];
-    if (mass >= params_.confidence)
+    if (!group.empty())
       return finish(Outcome::Ambiguous, fmt::format("P = {:.4f} that the culprit is one of {} commits that only "
                                                     "untestable commits separate",
                                                     mass, group.size()));
-    if (cost() >= params_.budget)
-      return finish(Outcome::Inconclusive, fmt::format("budget of {:.0f} exhausted at posterior {:.4f} < {}",
-                                                       params_.budget, top, params_.confidence));
-    if (plain_.top_probability() >= params_.confidence && plain_.map_culprit() == c && c > 0)
-      if (auto step = strengthening_step(c)) {
-        test(step->commit, step->trials, false, "strengthen");
-        continue;
-      }
-    // Steer by the plain posterior while it is unsure; by the robust one
-    // once the plain one is sure of a commit the robust one does not favour.
-    auto steps = plan(plain_.top_probability() < params_.confidence ? plain_ : post_);
-    if (steps.empty()) steps = plan(post_);
-    if (steps.empty())
-      return finish(Outcome::Inconclusive, fmt::format("no testable commit left to learn from (posterior {:.4f})", top));
-    if (steps.size() == 1) test(steps[0].commit, steps[0].trials, true, "search");
-    else run_parallel(steps);
   }
+  if (cost() >= params_.budget)
+    return finish(Outcome::Inconclusive, fmt::format("budget of {:.0f} exhausted at posterior {:.4f} < {}",
+                                                     params_.budget, top, params_.confidence));
+  if (plain_.top_probability() >= params_.confidence && plain_.map_culprit() == c && c > 0)
+    if (auto step = strengthening_step(c)) {
+      test(step->commit, step->trials, false, "strengthen");
+      return std::nullopt;
+    }
+  // Steer by the plain posterior while it is unsure; by the robust one once
+  // the plain one is sure of a commit the robust one does not favour.
+  auto steps = plan(plain_.top_probability() < params_.confidence ? plain_ : post_);
+  if (steps.empty()) steps = plan(post_);
+  if (steps.empty())
+    return finish(Outcome::Inconclusive, fmt::format("no testable commit left to learn from (posterior {:.4f})", top));
+  if (steps.size() == 1) test(steps[0].commit, steps[0].trials, true, "search");
+  else run_parallel(steps);
+  return std::nullopt;
 }
 
 std::optional<int> Driver::identical_parent(int c) const {

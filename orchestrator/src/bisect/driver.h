@@ -156,6 +156,8 @@ class Driver {
   double clean_end_bayes_factor() const;
   bool flake_like(const CommitEvidence& e) const;
   std::optional<Result> check_ends(const std::atomic<bool>& interrupted);
+  std::optional<Result> at_confidence(int c, double top);
+  std::optional<Result> search(int c, double top);
   std::optional<Step> confirmation_step(int c) const;
   std::optional<Step> strengthening_step(int c) const;
   std::vector<Step> plan(const CulpritPosterior& by) const;

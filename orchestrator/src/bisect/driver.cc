@@ -226,18 +226,24 @@ int Driver::clean_trials_needed(const std::vector<int>& reference) const {
 // P(clean end's counts | affected rate) / P(counts | flake rate), both
 // mixed over their posteriors: above 1, its failures look like the race.
 double Driver::clean_end_bayes_factor() const {
-  auto lik = [&](const std::vector<double>& grid, const std::vector<double>& w) {
-    double s = 0;
+  // In logs: a long clean run underflows any product of rates.
+  auto log_lik = [&](const std::vector<double>& grid, const std::vector<double>& w) {
+    double m = -INFINITY;
+    std::vector<double> terms;
     for (size_t g = 0; g < grid.size(); ++g) {
-      double l = 0;
+      if (w[g] <= 0) continue;
+      double l = std::log(w[g]);
       for (const auto& b : nodes_[clean_end_].ev.boots)
         l += b.failures * std::log(grid[g]) + (b.trials - b.failures) * std::log1p(-grid[g]);
-      s += w[g] * std::exp(l);
+      terms.push_back(l);
+      m = std::max(m, l);
     }
-    return s;
+    double s = 0;
+    for (double t : terms) s += std::exp(t - m);
+    return m + std::log(s);
   };
-  const double a = lik(plain_.rate_grid(), plain_.rate_posterior()), c = lik(plain_.flake_grid(), plain_.flake_posterior());
-  return c > 0 ? a / c : (a > 0 ? INFINITY : 0);
+  return std::exp(log_lik(plain_.rate_grid(), plain_.rate_posterior()) -
+                  log_lik(plain_.flake_grid(), plain_.flake_posterior()));
 }
 
 // Could flakes at the highest flake rate of the grid give this many

@@ -35,11 +35,11 @@ struct BisectFlags {
 // One CommitRunner per call keeps parallel slots independent.
 class VmTester : public bisect::Tester {
  public:
-  VmTester(run::RunnerConfig cfg, store::Store& db, int64_t session) : cfg_(std::move(cfg)), db_(db), session_(session) {}
+  VmTester(run::Settings s, store::Store& db, int64_t session) : s_(std::move(s)), db_(db), session_(session) {}
 
   bisect::TestBuild build(const std::string& commit) override {
     std::lock_guard lock(build_mu_);
-    run::CommitRunner runner(cfg_, &db_, session_);
+    run::CommitRunner runner(s_, &db_, session_);
     auto b = runner.build(commit);
     if (b.ok) {
       std::lock_guard l2(mu_);
@@ -54,13 +54,13 @@ class VmTester : public bisect::Tester {
       std::lock_guard l(mu_);
       a = artifacts_.at(commit);
     }
-    run::CommitRunner runner(cfg_, &db_, session_);
+    run::CommitRunner runner(s_, &db_, session_);
     auto c = runner.run(commit, a, max_trials, on_trial);
     return {c.trials, c.failures, c.other};
   }
 
  private:
-  run::RunnerConfig cfg_;
+  run::Settings s_;
   store::Store& db_;
   int64_t session_;
   std::mutex mu_, build_mu_;
@@ -69,9 +69,10 @@ class VmTester : public bisect::Tester {
 
 int run_bisect(BisectFlags f) {
   if (f.driver.confidence <= 0.5 || f.driver.confidence >= 1) throw usage_error("--confidence must be in (0.5, 1)");
-  run::Case c = run::load_case(f.step.case_file.empty() ? run::default_case_path() : fs::path(f.step.case_file));
   const fs::path repo = kernel::git(f.step.source.empty() ? fs::current_path() : fs::path(f.step.source),
                                     {"rev-parse", "--show-toplevel"});
+  const run::Settings settings = step_settings(f.step, repo);
+  const run::Case& c = settings.kase;
   auto range = bisect::commit_range(repo, f.good, f.bad);
   if (f.driver.slots <= 0) {
     const int cores = std::max(1u, std::thread::hardware_concurrency());
@@ -100,7 +101,7 @@ int run_bisect(BisectFlags f) {
     return 0;
   }
   f.driver.fix = f.fix;
-  VmTester tester(runner_config(f.step, c, repo), db, session);
+  VmTester tester(settings, db, session);
   bisect::Driver driver(range, f.driver, db, session, tester);
   if (f.replay) {
     bisect::DriverResult r;

@@ -21,14 +21,15 @@ namespace {
 constexpr int kAbort = 128;  // git bisect run stops on codes > 127
 
 int run_step(const StepFlags& f, bool fix) {
-  run::Case c = run::load_case(f.case_file.empty() ? run::default_case_path() : fs::path(f.case_file));
   const fs::path repo = kernel::git(f.source.empty() ? fs::current_path() : fs::path(f.source),
                                     {"rev-parse", "--show-toplevel"});
+  const run::Settings s = step_settings(f, repo);
+  const run::Case& c = s.kase;
   const std::string commit = kernel::git(repo, {"rev-parse", "HEAD"});
   store::Store db(f.db.empty() ? cache_root() / "history.db" : fs::path(f.db));
   const int64_t session = db.session("bisect-step:" + fs::canonical(repo).string() + ":" + c.name, "bisect-step",
                                      nlohmann::json{{"repo", repo.string()}, {"case", c.name}}.dump());
-  StepResult r = run_commit_step(f, c, repo, commit, db, session);
+  StepResult r = run_commit_step(f, s, commit, db, session);
   const std::string short_id = commit.substr(0, 12);
   std::cout << fmt::format("commit {}: {}\n", short_id, r.evidence);
   if (r.decision == StepDecision::Skip) {

@@ -31,34 +31,28 @@ void add_step_flags(CLI::App* sub, StepFlags& f) {
   sub->add_option("--out", f.out, "directory for console logs (default: <cache>/bisect-logs)");
 }
 
-run::RunnerConfig runner_config(const StepFlags& f, const run::Case& c, const fs::path& repo) {
-  run::RunnerConfig cfg;
-  cfg.kase = c;
-  cfg.repo = repo;
-  for (const auto& p : f.patches) cfg.patches.push_back(fs::absolute(p));
-  cfg.fragments = c.fragments;
-  for (const auto& fr : f.fragments) cfg.fragments.push_back(fs::absolute(fr));
-  cfg.args = c.args;
-  run::apply_arg_flags(cfg.args, f.args);
-  cfg.trials_per_boot = f.trials_per_boot;
-  cfg.duration_ms = f.duration_ms;
-  cfg.hugepages = f.hugepages.value_or(c.hugepages);
-  cfg.vcpus = f.vcpus.value_or(c.vcpus);
-  cfg.memory_mb = f.memory_mb.value_or(c.memory_mb);
-  cfg.accel = f.accel == "kvm" ? vm::Accel::Kvm : f.accel == "tcg" ? vm::Accel::Tcg : vm::Accel::Auto;
-  cfg.signature = f.signature;
-  cfg.cache = cache_root();
-  cfg.out = f.out.empty() ? cache_root() / "bisect-logs" : fs::absolute(f.out);
-  if (2L * cfg.hugepages + 96 > cfg.memory_mb)
-    throw usage_error(fmt::format("hugepages={} ({} MiB) do not fit in {} MiB of guest RAM", cfg.hugepages,
-                                  2 * cfg.hugepages, cfg.memory_mb));
-  return cfg;
+run::Settings step_settings(const StepFlags& f, const fs::path& repo) {
+  run::Overrides o;
+  o.case_file = f.case_file;
+  o.source = repo.string();
+  o.patches = f.patches;
+  o.fragments = f.fragments;
+  o.args = f.args;
+  o.trials = f.trials_per_boot;
+  o.duration_ms = f.duration_ms;
+  o.hugepages = f.hugepages;
+  o.vcpus = f.vcpus;
+  o.memory_mb = f.memory_mb;
+  o.accel = f.accel;
+  o.signature = f.signature;
+  o.out = f.out;
+  return run::resolve_settings(o, cache_root() / "bisect-logs");
 }
 
-StepResult run_commit_step(const StepFlags& f, const run::Case& c, const fs::path& repo, const std::string& commit,
-                           store::Store& db, int64_t session) {
+StepResult run_commit_step(const StepFlags& f, const run::Settings& s, const std::string& commit, store::Store& db,
+                           int64_t session) {
   if (f.p0 < 0 || f.p1 <= f.p0 || f.p1 >= 1) throw usage_error("need 0 <= p0 < p1 < 1");
-  run::CommitRunner runner(runner_config(f, c, repo), &db, session);
+  run::CommitRunner runner(s, &db, session);
   StepResult r;
   auto built = runner.build(commit);
   if (!built.ok) {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "run/case.h"
+#include "run/settings.h"
 #include "run/commit_runner.h"
 #include "store/store.h"
 
@@ -20,7 +20,8 @@ struct StepFlags {
 };
 
 void add_step_flags(CLI::App* sub, StepFlags& f);
-run::RunnerConfig runner_config(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo);
+// The settings of a bisection step on the git work tree `repo`.
+run::Settings step_settings(const StepFlags& f, const std::filesystem::path& repo);
 
 enum class StepDecision { Reproduces, Clean, Skip };
 
@@ -32,7 +33,7 @@ struct StepResult {
 };
 
 // Builds `commit` and runs trials until the SPRT decides or the budget ends.
-StepResult run_commit_step(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo,
-                           const std::string& commit, store::Store& db, int64_t session);
+StepResult run_commit_step(const StepFlags& f, const run::Settings& s, const std::string& commit, store::Store& db,
+                           int64_t session);
 
 }  // namespace rb::cli

@@ -201,7 +201,7 @@ nlohmann::json to_json(const Summary& s, const run::CampaignResult& r) {
                           {"bzimage_sha256", kr.artifact.bzimage_sha256},
                           {"source", kr.artifact.source_identity},
                           {"error", k.build_error}}},
-               {"args", kr.args}};
+               {"args", kr.guest.args}};
     for (const auto& b : kr.boots) {
       json jb = {{"index", b.index},
                  {"outcome", run::to_string(b.outcome)},

@@ -1,0 +1,32 @@
+// The reproduction bundle's result files (results.json, summary.txt,
+// rerun.sh), rewritten after every boot so that an interruption or an error
+// late in a run never loses what was already measured.
+#pragma once
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "report/summary.h"
+
+namespace rb::report {
+
+// JSON text that never throws: invalid UTF-8 from a console or a flag is
+// replaced (U+FFFD) instead of aborting the whole run at the last step.
+std::string dump_json(const nlohmann::json& j);
+
+// A shell script that re-runs every boot of the bundle exactly.
+std::string render_rerun(const run::CampaignResult& r);
+
+struct BundleText {
+  nlohmann::json results;
+  std::string summary;  // the terminal table and verdict
+};
+// Summarises `r` into the bundle's texts; `extra` fields are added to the JSON.
+BundleText render_bundle(const run::CampaignResult& r, double confidence, double significance,
+                         const nlohmann::json& extra);
+
+// Writes results.json, summary.txt and rerun.sh into `dir` atomically.
+void write_bundle(const std::filesystem::path& dir, const BundleText& t, const run::CampaignResult& r);
+
+}  // namespace rb::report

@@ -40,7 +40,14 @@ int run_reproduce(const ReproduceFlags& f) {
     if (!f.json.empty()) write_file_atomic(f.json, report::dump_json(text.results));
     return text;
   };
-  const run::CampaignResult r = run::run_campaign(s, write);
+  run::CampaignResult r;
+  {
+    auto meter = report::make_stderr_meter();
+    r = run::run_campaign(s, [&](const run::CampaignEvent& e, const run::CampaignResult& now) {
+      meter.update(report::campaign_progress(s, e, now));
+      if (e.kind != run::CampaignEvent::Kind::Building) write(now);
+    });
+  }
   const auto text = write(r);
   std::cout << text.summary << "bundle: " << s.out.string() << "\n" << std::flush;
   if (r.interrupted) return 130;

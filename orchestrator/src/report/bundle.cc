@@ -1,5 +1,7 @@
 #include "report/bundle.h"
 
+#include <fmt/format.h>
+
 #include "util/fs.h"
 #include "util/process.h"
 
@@ -27,6 +29,30 @@ BundleText render_bundle(const run::CampaignResult& r, double confidence, double
   t.results = to_json(s, r);
   for (const auto& [k, v] : extra.items()) t.results[k] = v;
   return t;
+}
+
+ProgressState campaign_progress(const run::Settings& s, const run::CampaignEvent& e, const run::CampaignResult& r) {
+  ProgressState st;
+  st.builds_total = static_cast<int>(s.kernels.size());
+  st.builds_done = static_cast<int>(r.kernels.size());
+  int built = 0;
+  double boot_seconds = 0;
+  for (const auto& k : r.kernels) {
+    built += k.build_error.empty();
+    st.boots_done += static_cast<int>(k.boots.size());
+    for (const auto& b : k.boots) {
+      st.trials += b.passes() + b.fails();
+      st.failures += b.fails();
+      boot_seconds += b.seconds;
+    }
+  }
+  st.boots_total = st.builds_done == st.builds_total ? built * s.boots : 0;
+  using K = run::CampaignEvent::Kind;
+  if (e.kind == K::Building) st.phase = fmt::format("building {} ({}/{})", e.label, st.builds_done + 1, st.builds_total);
+  else if (st.boots_total) st.phase = "booting";
+  else st.phase = "built " + e.label;
+  if (st.boots_total) st.eta_s = boots_eta(st.boots_done, st.boots_total - st.boots_done, boot_seconds, s.jobs);
+  return st;
 }
 
 void write_bundle(const std::filesystem::path& dir, const BundleText& t, const run::CampaignResult& r) {

@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/progress.h"
 #include "report/summary.h"
+#include "run/campaign.h"
 
 namespace rb::report {
 
@@ -25,6 +27,9 @@ struct BundleText {
 // Summarises `r` into the bundle's texts; `extra` fields are added to the JSON.
 BundleText render_bundle(const run::CampaignResult& r, double confidence, double significance,
                          const nlohmann::json& extra);
+
+// Progress of a campaign after `e` (counts, phase, ETA).
+ProgressState campaign_progress(const run::Settings& s, const run::CampaignEvent& e, const run::CampaignResult& r);
 
 // Writes results.json, summary.txt and rerun.sh into `dir` atomically.
 void write_bundle(const std::filesystem::path& dir, const BundleText& t, const run::CampaignResult& r);

@@ -29,7 +29,9 @@ void build_all(const Settings& s, TrialRunner& runner, CampaignResult& res, cons
     kr.guest = s.guest_for(v);
     std::vector<fs::path> patches = s.patches;
     patches.insert(patches.end(), v.patches.begin(), v.patches.end());
-    kernel::KernelSpec spec{v.label, s.source, patches, s.fragments, "tinyconfig"};
+    const kernel::SourceSpec source = v.source.empty() ? s.source : kernel::SourceSpec{v.source, ""};
+    kernel::KernelSpec spec{v.label, source, patches, s.fragments, "tinyconfig"};
+    if (notify) notify({CampaignEvent::Kind::Building, v.label}, res);
     try {
       kr.artifact = runner.build(spec);
       const fs::path dir = s.out / "kernels" / v.label;
@@ -42,7 +44,7 @@ void build_all(const Settings& s, TrialRunner& runner, CampaignResult& res, cons
       spdlog::error("{}", e.what());
     }
     res.kernels.push_back(std::move(kr));
-    if (notify) notify(res);
+    if (notify) notify({CampaignEvent::Kind::Built, v.label}, res);
     if (g_interrupted) return;
   }
 }
@@ -75,7 +77,7 @@ void run_boots(const Settings& s, TrialRunner& runner, CampaignResult& res, cons
       BootRecord b = runner.boot(req);
       std::lock_guard lock(mu);
       res.kernels[t.kernel].boots.push_back(std::move(b));
-      if (notify) notify(res);
+      if (notify) notify({CampaignEvent::Kind::Booted, req.label}, res);
     }
   };
   std::vector<std::jthread> workers;

@@ -34,9 +34,14 @@ struct CampaignResult {
   double seconds = 0;
 };
 
-// Called after every build and every boot with the whole result so far
-// (serialised: never two calls at once).
-using CampaignObserver = std::function<void(const CampaignResult&)>;
+// What just happened; the observer gets it with the whole result so far.
+struct CampaignEvent {
+  enum class Kind { Building, Built, Booted } kind;
+  std::string label;  // the kernel concerned
+};
+// Called before and after every build and after every boot (serialised:
+// never two calls at once).
+using CampaignObserver = std::function<void(const CampaignEvent&, const CampaignResult&)>;
 
 CampaignResult run_campaign(const Settings& s, const CampaignObserver& on_change = {});
 

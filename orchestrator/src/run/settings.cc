@@ -123,6 +123,10 @@ void check_inputs(const Settings& s) {
     if (!fs::is_regular_file(f)) throw usage_error("config fragment not found: " + f.string());
   for (const auto& p : s.patches)
     if (!fs::is_regular_file(p)) throw usage_error("patch not found: " + p.string());
+  for (const auto& k : s.kernels) {
+    if (!k.source.empty() && !fs::exists(k.source))
+      throw usage_error("kernel source not found: " + k.source.string() + " (kernel " + k.label + ")");
+  }
   for (const auto& k : s.kernels)
     for (const auto& p : k.patches)
       if (!fs::is_regular_file(p)) throw usage_error("patch not found: " + p.string() + " (kernel " + k.label + ")");

@@ -38,6 +38,7 @@ struct CellResult {
   int boots = 0, trials = 0, failures = 0;  // trials: pass + fail only
   int infra_errors = 0, crashes = 0, boot_failures = 0, hangs = 0;
   double exposure_s = 0;     // racing seconds over all trials
+  double seconds = 0;        // wall time the cell took (build and boots)
   std::string build_error;   // non-empty: the cell could not run (an infrastructure error)
   std::vector<BootSummary> boot_list;
 };

@@ -66,17 +66,17 @@ void classify(CellComparison& c, const CompareParams& p) {
                : fmt::format("+/-{:.0f} points", 100 * margin);
   if (small_difference || small_ratio) {
     c.verdict = CellVerdict::NoChange;
-    c.reason = fmt::format("no change: {}; the {:.0f}% interval excludes a change of {}", figures(c),
+    c.reason = fmt::format("{}; the {:.0f}% interval excludes a change of {}", figures(c),
                            100 * (1 - p.alpha), margin_text);
     return;
   }
   c.verdict = CellVerdict::Inconclusive;
   if (!exposure && stats::boschloo_min_p(c.sa.trials, c.sb.trials) > p.alpha) {
-    c.reason = fmt::format("inconclusive: {} vs {} trials cannot show any difference at {:g}: {}", c.sa.trials,
+    c.reason = fmt::format("{} vs {} trials cannot show any difference at {:g}: {}", c.sa.trials,
                            c.sb.trials, p.alpha, figures(c));
     return;
   }
-  c.reason = fmt::format("inconclusive (too few trials to tell): {}; the interval does not exclude a change of {}",
+  c.reason = fmt::format("too few trials to tell: {}; the interval does not exclude a change of {}",
                          figures(c), margin_text);
 }
 

@@ -3,6 +3,7 @@
 #include <climits>
 #include <cmath>
 
+#include "report/text.h"
 #include "util/error.h"
 
 namespace rb::report {
@@ -14,26 +15,35 @@ using nlohmann::json;
 // Finite numbers as numbers; infinities and NaN as null (unbounded / undefined).
 json num(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
 
+// Every string as valid UTF-8: labels and console text may carry any bytes,
+// and the JSON writer throws on an invalid sequence at dump time.
+json str(const std::string& s) { return valid_utf8(s); }
+json strs(const std::vector<std::string>& v) {
+  json a = json::array();
+  for (const auto& s : v) a.push_back(str(s));
+  return a;
+}
+
 json interval_json(double rate, const stats::Interval& ci, const char* method) {
   return {{"rate", num(rate)}, {"ci_low", num(ci.low)}, {"ci_high", num(ci.high)}, {"method", method}};
 }
 
 json boot_json(const record::BootSummary& b) {
-  return {{"index", b.index},         {"outcome", b.outcome},     {"trials", b.trials},
-          {"failures", b.failures},   {"exposure_s", b.exposure_s}, {"console_log", b.console_log},
-          {"detail", b.detail},       {"oops_excerpt", b.oops_excerpt}};
+  return {{"index", b.index},         {"outcome", str(b.outcome)},     {"trials", b.trials},
+          {"failures", b.failures},   {"exposure_s", b.exposure_s}, {"console_log", str(b.console_log)},
+          {"detail", str(b.detail)},       {"oops_excerpt", str(b.oops_excerpt)}};
 }
 
 json cell_json(const record::CellResult& c, double confidence) {
   const CellStats s = cell_stats(c, confidence);
-  json j = {{"cell", c.cell},
-            {"kernel_label", c.kernel_label},
-            {"variant", c.variant},
+  json j = {{"cell", str(c.cell)},
+            {"kernel_label", str(c.kernel_label)},
+            {"variant", str(c.variant)},
             {"kernel",
-             {{"source", c.kernel.source},
-              {"patches", c.kernel.patches},
-              {"config_sha256", c.kernel.config_sha256},
-              {"bzimage_sha256", c.kernel.bzimage_sha256}}},
+             {{"source", str(c.kernel.source)},
+              {"patches", strs(c.kernel.patches)},
+              {"config_sha256", str(c.kernel.config_sha256)},
+              {"bzimage_sha256", str(c.kernel.bzimage_sha256)}}},
             {"boots", c.boots},
             {"trials", c.trials},
             {"failures", c.failures},
@@ -42,7 +52,8 @@ json cell_json(const record::CellResult& c, double confidence) {
             {"boot_failures", c.boot_failures},
             {"hangs", c.hangs},
             {"exposure_s", c.exposure_s},
-            {"build_error", c.build_error},
+            {"seconds", c.seconds},
+            {"build_error", str(c.build_error)},
             {"per_trial", interval_json(s.proportion, s.proportion_ci, "wilson")},
             {"per_second", interval_json(s.rate.rate, s.rate.ci, "garwood")},
             {"boot_list", json::array()}};
@@ -130,6 +141,7 @@ record::CellResult cell_from_night(const Reader& r, const json& j, const std::st
   c.boot_failures = r.count(j, path, "boot_failures", false);
   c.hangs = r.count(j, path, "hangs", false);
   c.exposure_s = r.seconds(j, path, "exposure_s", false);
+  c.seconds = r.seconds(j, path, "seconds", false);
   c.build_error = r.text(j, path, "build_error", false);
   if (j.contains("boot_list")) {
     const json& bl = r.array(j, path, "boot_list");
@@ -269,9 +281,9 @@ json stopping_json(const stats::StopDecision& d, const stats::SequentialParams& 
 
 json night_json(const record::Night& n, double confidence) {
   json j = {{"schema", kNightSchema},     {"id", n.id},
-            {"started_at", n.started_at}, {"host", n.host},
-            {"qemu_version", n.qemu_version}, {"accelerator", n.accelerator},
-            {"matrix", n.matrix},         {"seconds", n.seconds},
+            {"started_at", str(n.started_at)}, {"host", str(n.host)},
+            {"qemu_version", str(n.qemu_version)}, {"accelerator", str(n.accelerator)},
+            {"matrix", str(n.matrix)},         {"seconds", n.seconds},
             {"confidence", confidence},   {"cells", json::array()}};
   for (const auto& c : n.cells) j["cells"].push_back(cell_json(c, confidence));
   return j;
@@ -279,8 +291,8 @@ json night_json(const record::Night& n, double confidence) {
 
 json comparison_json(const Comparison& c) {
   json j = {{"schema", kCompareSchema},
-            {"baseline", c.baseline_label},
-            {"current", c.current_label},
+            {"baseline", str(c.baseline_label)},
+            {"current", str(c.current_label)},
             {"alpha", c.params.alpha},
             {"min_difference", c.params.min_difference},
             {"min_rate_difference", c.params.min_rate_difference},
@@ -295,9 +307,9 @@ json comparison_json(const Comparison& c) {
               {"missing", c.count(CellVerdict::Missing)}}},
             {"cells", json::array()}};
   for (const auto& x : c.cells) {
-    json cell = {{"cell", x.cell},
+    json cell = {{"cell", str(x.cell)},
                  {"verdict", to_string(x.verdict)},
-                 {"reason", x.reason},
+                 {"reason", str(x.reason)},
                  {"measure", to_string(x.measure)},
                  {"p_value", x.p_value},
                  {"adjusted_p", x.adjusted_p},
@@ -305,7 +317,7 @@ json comparison_json(const Comparison& c) {
                  {"difference_ci", {num(x.difference_ci.low), num(x.difference_ci.high)}},
                  {"ratio", num(x.ratio)},
                  {"ratio_ci", {num(x.ratio_ci.low), num(x.ratio_ci.high)}},
-                 {"identity_changes", x.identity_changes},
+                 {"identity_changes", strs(x.identity_changes)},
                  {"baseline", x.a ? cell_json(*x.a, 1 - c.params.alpha) : json(nullptr)},
                  {"current", x.b ? cell_json(*x.b, 1 - c.params.alpha) : json(nullptr)}};
     j["cells"].push_back(cell);
@@ -317,25 +329,25 @@ json history_json(const std::vector<record::Night>& nights, const std::vector<Ce
   json j = {{"schema", kHistorySchema}, {"nights", json::array()}, {"cells", json::array()}};
   for (const auto& n : nights)
     j["nights"].push_back({{"id", n.id},
-                           {"started_at", n.started_at},
-                           {"host", n.host},
-                           {"qemu_version", n.qemu_version},
-                           {"accelerator", n.accelerator},
-                           {"matrix", n.matrix},
+                           {"started_at", str(n.started_at)},
+                           {"host", str(n.host)},
+                           {"qemu_version", str(n.qemu_version)},
+                           {"accelerator", str(n.accelerator)},
+                           {"matrix", str(n.matrix)},
                            {"seconds", n.seconds},
                            {"cells", n.cells.size()}});
   for (const auto& t : trends) {
     json points = json::array();
     for (const auto& p : t.points)
       points.push_back({{"night", p.night_id},
-                        {"started_at", p.started_at},
+                        {"started_at", str(p.started_at)},
                         {"trials", p.stats.trials},
                         {"failures", p.stats.failures},
                         {"exposure_s", p.stats.rate.exposure_s},
                         {"per_trial", interval_json(p.stats.proportion, p.stats.proportion_ci, "wilson")},
                         {"per_second", interval_json(p.stats.rate.rate, p.stats.rate.ci, "garwood")},
-                        {"bzimage_sha256", p.bzimage_sha256}});
-    j["cells"].push_back({{"cell", t.cell},
+                        {"bzimage_sha256", str(p.bzimage_sha256)}});
+    j["cells"].push_back({{"cell", str(t.cell)},
                           {"points", points},
                           {"trend_per_trial", trend_test_json(t.per_trial, "cochran-armitage")},
                           {"trend_per_second", trend_test_json(t.exposure, "poisson-score")}});

@@ -55,6 +55,24 @@ TEST(Documents, NightRoundTripsThroughJson) {
   EXPECT_EQ(back.cells[1].failures, 0);
 }
 
+// A corrupted serial line put invalid UTF-8 into a crash detail: the writer
+// used to throw at dump() (nlohmann refuses invalid UTF-8), losing the whole
+// document. Now the bad bytes become U+FFFD and control characters are
+// escaped by JSON itself.
+TEST(Documents, InvalidUtf8FromAConsoleDoesNotBreakTheDocument) {
+  auto n = sample_night();
+  n.cells[0].boot_list[1].detail = "BUG: \xff\xfe bad \x1b[31m";
+  n.cells[0].cell = "k\xc0/v";
+  std::string dumped;
+  ASSERT_NO_THROW(dumped = night_json(n).dump());
+  const json back = json::parse(dumped);
+  EXPECT_EQ(back["cells"][0]["boot_list"][1]["detail"], "BUG: \xEF\xBF\xBD\xEF\xBF\xBD bad \x1b[31m");
+  EXPECT_EQ(back["cells"][0]["cell"], "k\xEF\xBF\xBD/v");
+  auto cmp = compare_runs(n, n);
+  EXPECT_NO_THROW(comparison_json(cmp).dump());
+  EXPECT_NO_THROW(history_json({n}, cell_trends({n})).dump());
+}
+
 TEST(Documents, UnboundedFiguresAreNull) {
   record::Night n;
   record::CellResult c;

@@ -76,6 +76,19 @@ std::string sanitize(std::string_view in, bool keep_newlines) {
   return out;
 }
 
+std::string valid_utf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size();) {
+    char32_t cp;
+    const size_t len = decode(in, i, cp);
+    if (cp == 0xFFFD && len == 1 && static_cast<unsigned char>(in[i]) >= 0x80) out += kReplacement;
+    else out.append(in.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
 std::string escape_html(std::string_view in, bool keep_newlines) {
   const std::string clean = sanitize(in, keep_newlines);
   std::string out;

@@ -16,6 +16,11 @@ namespace rb::report {
 // (consoles end lines with \r\n).
 std::string sanitize(std::string_view in, bool keep_newlines = false);
 
+// Only repairs the encoding: invalid sequences become U+FFFD, everything
+// else (control characters included) is kept. For JSON, whose writer
+// escapes control characters but throws on invalid UTF-8.
+std::string valid_utf8(std::string_view in);
+
 // For HTML/XML text and attribute values: & < > " ' escaped (after sanitize).
 std::string escape_html(std::string_view in, bool keep_newlines = false);
 

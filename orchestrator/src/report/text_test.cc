@@ -29,6 +29,12 @@ TEST(Sanitize, Table) {
   EXPECT_EQ(sanitize("l1\r\nl2\tx", true), "l1\nl2\tx");
 }
 
+TEST(ValidUtf8, RepairsEncodingOnly) {
+  EXPECT_EQ(valid_utf8("ok \x1b[0m\t\n"), "ok \x1b[0m\t\n");  // controls kept: JSON escapes them
+  EXPECT_EQ(valid_utf8("a\xff" "b\xc3\xa9"), "a\xEF\xBF\xBD" "b\xc3\xa9");
+  EXPECT_EQ(valid_utf8("\xed\xa0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
 TEST(EscapeHtml, Table) {
   const Case cases[] = {
       {"script tag", "</script><script>alert(1)</script>",

@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS nights(id INTEGER PRIMARY KEY, started_at TEXT NOT NU
 CREATE TABLE IF NOT EXISTS night_cells(id INTEGER PRIMARY KEY, night INTEGER NOT NULL REFERENCES nights(id),
   cell TEXT NOT NULL, kernel_label TEXT, variant TEXT, source TEXT, patches TEXT, config_sha256 TEXT,
   bzimage_sha256 TEXT, boots INTEGER, trials INTEGER, failures INTEGER, infra_errors INTEGER, crashes INTEGER,
-  boot_failures INTEGER, hangs INTEGER, exposure_s REAL, build_error TEXT, UNIQUE(night, cell));
+  boot_failures INTEGER, hangs INTEGER, exposure_s REAL, seconds REAL, build_error TEXT, UNIQUE(night, cell));
 CREATE TABLE IF NOT EXISTS night_boots(cell INTEGER NOT NULL REFERENCES night_cells(id), idx INTEGER, outcome TEXT,
   trials INTEGER, failures INTEGER, exposure_s REAL, console_log TEXT, detail TEXT, oops_excerpt TEXT);
 CREATE INDEX IF NOT EXISTS nights_by_time ON nights(matrix, started_at);
@@ -147,12 +147,12 @@ int64_t History::record_night(const record::Night& n) {
       Stmt cs(db_,
               "INSERT INTO night_cells(night, cell, kernel_label, variant, source, patches, config_sha256, "
               "bzimage_sha256, boots, trials, failures, infra_errors, crashes, boot_failures, hangs, exposure_s, "
-              "build_error) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+              "seconds, build_error) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
       cs.bind(1, id).bind(2, c.cell).bind(3, c.kernel_label).bind(4, c.variant).bind(5, c.kernel.source);
       cs.bind(6, nlohmann::json(c.kernel.patches).dump()).bind(7, c.kernel.config_sha256);
       cs.bind(8, c.kernel.bzimage_sha256).bind(9, c.boots).bind(10, c.trials).bind(11, c.failures);
       cs.bind(12, c.infra_errors).bind(13, c.crashes).bind(14, c.boot_failures).bind(15, c.hangs);
-      cs.bind(16, c.exposure_s).bind(17, c.build_error).step();
+      cs.bind(16, c.exposure_s).bind(17, c.seconds).bind(18, c.build_error).step();
       const int64_t cell_row = sqlite3_last_insert_rowid(db_);
       for (const auto& b : c.boot_list) {
         Stmt bs(db_,
@@ -173,7 +173,7 @@ int64_t History::record_night(const record::Night& n) {
 record::CellResult History::read_cell(int64_t row) {
   Stmt s(db_,
          "SELECT cell, kernel_label, variant, source, patches, config_sha256, bzimage_sha256, boots, trials, failures, "
-         "infra_errors, crashes, boot_failures, hangs, exposure_s, build_error FROM night_cells WHERE id = ?");
+         "infra_errors, crashes, boot_failures, hangs, exposure_s, seconds, build_error FROM night_cells WHERE id = ?");
   s.bind(1, row);
   if (!s.step()) throw infra_error("history: cell row " + std::to_string(row) + " vanished");
   record::CellResult c;
@@ -192,7 +192,8 @@ record::CellResult History::read_cell(int64_t row) {
   c.boot_failures = s.i32(12);
   c.hangs = s.i32(13);
   c.exposure_s = s.f64(14);
-  c.build_error = s.text(15);
+  c.seconds = s.f64(15);
+  c.build_error = s.text(16);
   Stmt b(db_,
          "SELECT idx, outcome, trials, failures, exposure_s, console_log, detail, oops_excerpt FROM night_boots "
          "WHERE cell = ? ORDER BY idx, rowid");

@@ -21,6 +21,7 @@ record::CellResult cell(const std::string& name, int trials, int failures, doubl
   c.trials = trials;
   c.failures = failures;
   c.exposure_s = exposure;
+  c.seconds = 42.5;
   c.infra_errors = 1;
   c.crashes = 1;
   c.boot_list = {{1, "fail", trials / 2, failures, exposure / 2, "boots/" + c.kernel_label + "-1.log", "", ""},
@@ -70,6 +71,7 @@ TEST(History, RoundTripsANightExactly) {
     EXPECT_EQ(b.infra_errors, 1);
     EXPECT_EQ(b.crashes, 1);
     EXPECT_DOUBLE_EQ(b.exposure_s, a.exposure_s);
+    EXPECT_DOUBLE_EQ(b.seconds, 42.5);
     ASSERT_EQ(b.boot_list.size(), 2u);
     EXPECT_EQ(b.boot_list[1].detail, "BUG: unable to handle page fault");
     EXPECT_EQ(b.boot_list[1].oops_excerpt, a.boot_list[1].oops_excerpt);

@@ -197,6 +197,7 @@ void validate(const SequentialParams& p) {
   if (p.max_trials <= 0) throw std::invalid_argument("sequential max_trials must be > 0");
 }
 
+// validate() runs before any member is built: bad parameters never make a half-built object.
 ReproduceStopping::ReproduceStopping(SequentialParams p)
     : params_((validate(p), p)), u_(p.alpha / 2, p.alpha / 2), p_(p.alpha / 2, p.alpha / 2) {
   unpatched_ = snapshot(u_);

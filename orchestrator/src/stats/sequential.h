@@ -28,6 +28,10 @@
 // once, and its price -- wider bounds than a fixed-sample interval -- is
 // paid mostly where it does not matter (see the weights below).
 //
+// Assumption: trials are independent with one constant hazard. Boots that
+// race at different rates (stats::poisson_dispersion flags them) make the
+// bounds optimistic, as they make any pooled interval.
+//
 // Claims and their error rates (alpha = 0.05 by default, split evenly):
 //   unpatched "race present": lower_u > 0, at confidence 1 - alpha/2;
 //   patched "fixed": upper_p <= fraction * lower_u. It is false only if

@@ -29,14 +29,16 @@ h2{font-size:16px;margin:0 0 10px}
 table{border-collapse:collapse;width:100%}
 th{text-align:left;font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:var(--muted);border-bottom:2px solid var(--line);padding:6px 8px}
 td{border-bottom:1px solid var(--line);padding:7px 8px;vertical-align:top}
+tr:has(+ tr.why) td{border-bottom:none;padding-bottom:2px}
+tr.why td{color:var(--muted);font-size:12px;padding-top:0}
 td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 .sub{color:var(--muted);font-size:12px}
 .badge{display:inline-block;padding:2px 9px;border-radius:10px;color:#fff;font-weight:650;font-size:12px;white-space:nowrap}
 .v-regression{background:var(--red)}.v-improvement{background:var(--green)}.v-nochange{background:var(--grey)}
 .v-inconclusive{background:var(--amber)}.v-infra{background:var(--purple)}.v-missing,.v-none{background:#8a969f}
-tr.row-regression td{background:#fdecea}
+tr.row-regression td{background:#fdecea}tr.row-regression.why td{color:#8e1b1b}
 .changed{color:var(--purple);font-weight:600;font-size:12px}
-svg .grid{stroke:#e3e7eb;stroke-width:1}svg .band{fill:#f7f9fa}
+svg.chart{max-width:100%;height:auto}svg .grid{stroke:#e3e7eb;stroke-width:1}svg .band{fill:#f7f9fa}
 svg .tick{fill:var(--muted);font-size:11px}svg .axis-title,svg .trend-title{fill:var(--ink);font-size:12px;font-weight:600}
 svg .row-label{fill:var(--ink);font-size:12px}
 svg .ci{stroke:currentColor;stroke-width:2.2}svg .ci-arrow{fill:currentColor}
@@ -92,7 +94,7 @@ std::string change_cell(const CellComparison& c) {
   std::string change;
   if (c.measure == Measure::Exposure)
     change = fmt::format("&times;{}<div class=\"sub\">[{}, {}]</div>",
-                         std::isfinite(c.ratio) ? fmt::format("{:.3g}", c.ratio) : std::string(std::isnan(c.ratio) ? "&ndash;" : "&infin;"),
+                         std::isfinite(c.ratio) ? fmt::format("{:.3g}", c.ratio) : std::string(std::isnan(c.ratio) ? "" : "&infin;"),
                          fmt::format("{:.3g}", c.ratio_ci.low),
                          std::isfinite(c.ratio_ci.high) ? fmt::format("{:.3g}", c.ratio_ci.high) : std::string("&infin;"));
   else
@@ -151,14 +153,15 @@ std::string cell_row(const record::CellResult* cell, const CellComparison* c, si
   }
   row += "</td><td>" + badge(cls, c ? to_string(c->verdict) : (s.runnable ? "no baseline" : "infrastructure error")) + "</td>";
   row += per_trial_cell(s) + per_second_cell(s);
-  if (c) {
-    row += per_second_cell(c->sa);
-    row += change_cell(*c);
-    row += fmt::format("<td class=\"sub\">{}</td>", escape_html(c->reason));
-  } else if (cell && !cell->build_error.empty()) {
-    row += fmt::format("<td class=\"sub\" colspan=\"4\">build failed: {}</td>", escape_html(cell->build_error));
-  }
-  return row + "</tr>";
+  if (c) row += per_second_cell(c->sa) + change_cell(*c);
+  row += "</tr>";
+  // Why, in words, on its own full-width line: long, and it is what a
+  // person reads first once the colour caught their eye.
+  std::string why = c ? c->reason : (cell && !cell->build_error.empty() ? "build failed: " + cell->build_error : "");
+  if (!why.empty())
+    row += fmt::format("<tr class=\"why row-{}\"><td></td><td colspan=\"{}\">{}</td></tr>", cls, c ? 6 : 3,
+                       escape_html(why));
+  return row;
 }
 
 std::string cells_table(const HtmlPage& p) {
@@ -168,7 +171,7 @@ std::string cells_table(const HtmlPage& p) {
   std::string out = "<section id=\"cells\"><h2>Cells</h2>";
   if (p.comparison) out += pills(*p.comparison);
   out += "<table><thead><tr><th>Cell</th><th>Verdict</th><th>Failed trials</th><th>Failures / racing-s</th>";
-  if (p.comparison) out += "<th>Baseline</th><th>Change</th><th>p (Holm)</th><th>Why</th>";
+  if (p.comparison) out += "<th>Baseline</th><th>Change</th><th>p (Holm)</th>";
   out += "</tr></thead><tbody>";
   size_t i = 0;
   for (const auto& c : p.night->cells) {

@@ -55,6 +55,15 @@ std::string whisker(const LogScale& s, const IntervalMark& m, double y) {
   return out;
 }
 
+// Long labels end in an ellipsis (whole code points); the full text stays in
+// the chart's tooltip and in the table.
+std::string shorten(const std::string& s, size_t max_chars) {
+  size_t chars = 0, i = 0;
+  for (; i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && ++chars > max_chars) break;
+  return i < s.size() ? s.substr(0, i) + "\u2026" : s;
+}
+
 }  // namespace
 
 std::pair<double, double> log_axis_bounds(const std::vector<double>& values) {
@@ -73,7 +82,7 @@ std::string interval_chart(const std::vector<IntervalRow>& rows, const std::stri
   for (const auto& r : rows)
     for (const auto& m : r.marks) values.insert(values.end(), {m.estimate, m.low, m.high});
   const auto [lo, hi] = log_axis_bounds(values);
-  constexpr double kLabelW = 230, kPlotW = 520, kRowH = 34, kTop = 10;
+  constexpr double kLabelW = 250, kPlotW = 900, kRowH = 34, kTop = 10;
   const double height = kTop + rows.size() * kRowH + 44;
   const LogScale s{lo, hi, kLabelW + 10, kLabelW + kPlotW};
   std::string out = fmt::format(
@@ -85,8 +94,8 @@ std::string interval_chart(const std::vector<IntervalRow>& rows, const std::stri
   for (size_t i = 0; i < rows.size(); ++i) {
     const double y = kTop + i * kRowH;
     if (i % 2) out += fmt::format("<rect class=\"band\" x=\"0\" y=\"{:.1f}\" width=\"{:.0f}\" height=\"{:.0f}\"/>", y, kLabelW + kPlotW + 20, kRowH);
-    out += fmt::format("<text class=\"row-label\" x=\"{:.0f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>", kLabelW,
-                       y + kRowH / 2 + 4, escape_html(rows[i].label));
+    out += fmt::format("<text class=\"row-label\" x=\"{:.0f}\" y=\"{:.1f}\" text-anchor=\"end\"><title>{}</title>{}</text>",
+                       kLabelW, y + kRowH / 2 + 4, escape_html(rows[i].label), escape_html(shorten(rows[i].label, 34)));
     const auto& marks = rows[i].marks;
     for (size_t m = 0; m < marks.size(); ++m)
       out += whisker(s, marks[m], y + (m + 1) * kRowH / (marks.size() + 1));
@@ -101,8 +110,8 @@ std::string trend_chart(const std::string& title, const std::vector<NightMark>& 
   const LogScale y{lo_axis, hi_axis, kH - kBottom, kTop};
   std::string out = fmt::format(
       "<svg class=\"trend\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{0}\" width=\"{1:.0f}\" "
-      "height=\"{2:.0f}\" viewBox=\"0 0 {1:.0f} {2:.0f}\"><text class=\"trend-title\" x=\"4\" y=\"14\">{0}</text>",
-      escape_html(title), kW, kH);
+      "height=\"{2:.0f}\" viewBox=\"0 0 {1:.0f} {2:.0f}\"><text class=\"trend-title\" x=\"4\" y=\"14\">{3}</text>",
+      escape_html(title), kW, kH, escape_html(shorten(title, 36)));
   out += decade_ticks(y, kLeft, kW - 6, false);
   out += fmt::format("<text class=\"tick\" x=\"2\" y=\"{:.1f}\">{}</text><text class=\"tick\" x=\"2\" y=\"{:.1f}\">{}</text>",
                      kTop + 4, escape_html(tick_label(hi_axis)), kH - kBottom + 4, escape_html(tick_label(lo_axis)));

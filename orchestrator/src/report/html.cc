@@ -234,12 +234,21 @@ std::string trends_section(const HtmlPage& p) {
          charts + "</div></section>";
 }
 
-std::string boots_section(const record::Night& n) {
+// Open by default only where a person has to look: a regressed cell, or a
+// boot that crashed or hung; the rest (a racing kernel failing as expected)
+// stays folded.
+std::string boots_section(const record::Night& n, const Comparison* cmp) {
+  std::map<std::string, CellVerdict> verdicts;
+  if (cmp)
+    for (const auto& c : cmp->cells) verdicts[c.cell] = c.verdict;
   std::string out;
   for (const auto& c : n.cells) {
     std::string items;
+    bool open = verdicts.count(c.cell) && verdicts[c.cell] == CellVerdict::Regression;
     for (const auto& b : c.boot_list) {
-      if (b.failures == 0 && (b.outcome == "pass" || b.outcome == "fail")) continue;
+      const bool unusual = b.outcome != "pass" && b.outcome != "fail";
+      if (b.failures == 0 && !unusual) continue;
+      open = open || unusual || !b.oops_excerpt.empty();
       const std::string href = relative_href(b.console_log);
       const std::string log = href.empty() ? fmt::format("<code>{}</code>", escape_html(b.console_log))
                                            : fmt::format("<a href=\"{}\">console log</a>", href);
@@ -250,7 +259,8 @@ std::string boots_section(const record::Night& n) {
       items += "</li>";
     }
     if (!items.empty())
-      out += fmt::format("<details open><summary>{}</summary><ul>{}</ul></details>", escape_html(c.cell), items);
+      out += fmt::format("<details{}><summary>{}</summary><ul>{}</ul></details>", open ? " open" : "", escape_html(c.cell),
+                         items);
   }
   if (out.empty()) return "";
   return "<section id=\"boots\"><h2>Failing boots</h2>" + out + "</section>";
@@ -278,7 +288,7 @@ std::string html_report(const HtmlPage& p) {
                      escape_html(p.generator), escape_html(p.title), escape_html(p.night->matrix),
                      escape_html(p.night->started_at), kStyle);
   out += header(p) + "\n<main>\n" + cells_table(p) + "\n" + rate_chart(p) + "\n" + trends_section(p) + "\n" +
-         boots_section(*p.night) + "\n</main>\n" + kMethods + "\n</body></html>\n";
+         boots_section(*p.night, p.comparison) + "\n</main>\n" + kMethods + "\n</body></html>\n";
   return out;
 }
 

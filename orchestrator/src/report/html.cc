@@ -32,6 +32,7 @@ td{border-bottom:1px solid var(--line);padding:7px 8px;vertical-align:top}
 tr:has(+ tr.why) td{border-bottom:none;padding-bottom:2px}
 tr.why td{color:var(--muted);font-size:12px;padding-top:0}
 td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
+td.name{max-width:250px;overflow-wrap:anywhere}
 .sub{color:var(--muted);font-size:12px}
 .badge{display:inline-block;padding:2px 9px;border-radius:10px;color:#fff;font-weight:650;font-size:12px;white-space:nowrap}
 .v-regression{background:var(--red)}.v-improvement{background:var(--green)}.v-nochange{background:var(--grey)}
@@ -93,8 +94,9 @@ std::string change_cell(const CellComparison& c) {
     return "<td class=\"num\">&ndash;</td><td class=\"num\">&ndash;</td>";
   std::string change;
   if (c.measure == Measure::Exposure)
-    change = fmt::format("&times;{}<div class=\"sub\">[{}, {}]</div>",
-                         std::isfinite(c.ratio) ? fmt::format("{:.3g}", c.ratio) : std::string(std::isnan(c.ratio) ? "" : "&infin;"),
+    change = fmt::format("{}<div class=\"sub\">[{}, {}]</div>",
+                         std::isfinite(c.ratio) ? fmt::format("&times;{:.3g}", c.ratio)
+                                                : std::string(std::isnan(c.ratio) ? "&ndash;" : "&times;&infin;"),
                          fmt::format("{:.3g}", c.ratio_ci.low),
                          std::isfinite(c.ratio_ci.high) ? fmt::format("{:.3g}", c.ratio_ci.high) : std::string("&infin;"));
   else
@@ -144,7 +146,7 @@ std::string cell_row(const record::CellResult* cell, const CellComparison* c, si
       "data-exposure=\"{:.17g}\" data-verdict=\"{}\">",
       index, cls, escape_html(name), s.trials, s.failures, s.rate.exposure_s,
       c ? to_string(c->verdict) : (s.runnable ? "no baseline" : "infrastructure error"));
-  row += fmt::format("<td><b>{}</b>", escape_html(name));
+  row += fmt::format("<td class=\"name\"><b>{}</b>", escape_html(name));
   if (cell) row += fmt::format("<div class=\"sub\">kernel {} &middot; variant {}</div>", escape_html(cell->kernel_label), escape_html(cell->variant));
   if (c && !c->identity_changes.empty()) {
     std::string what;

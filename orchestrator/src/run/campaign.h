@@ -10,6 +10,7 @@
 
 #include "kernel/build.h"
 #include "record/records.h"
+#include "run/schedule.h"
 #include "run/settings.h"
 #include "run/trial_runner.h"
 
@@ -43,6 +44,11 @@ struct CampaignEvent {
 // never two calls at once).
 using CampaignObserver = std::function<void(const CampaignEvent&, const CampaignResult&)>;
 
-CampaignResult run_campaign(const Settings& s, const CampaignObserver& on_change = {});
+// Builds every kernel of `s`, then boots what `schedule` asks for over
+// s.jobs VM slots until it asks for nothing more (or Ctrl-C).
+CampaignResult run_campaign(const Settings& s, Schedule& schedule, const CampaignObserver& on_change = {});
+
+// The fixed design of `s`: s.boots boots of every kernel, s.trials_for() each.
+FixedSchedule fixed_schedule(const Settings& s);
 
 }  // namespace rb::run

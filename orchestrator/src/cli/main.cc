@@ -13,6 +13,7 @@
 #include "cli/bisect_step.h"
 #include "cli/boot.h"
 #include "cli/build_cmd.h"
+#include "cli/nightly.h"
 #include "cli/reproduce.h"
 #include "run/campaign.h"
 #include "util/error.h"
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
                                               rb::cli::add_build(app),
                                               rb::cli::add_bisect_step(app),
                                               rb::cli::add_bisect(app)};
+  for (auto& c : rb::cli::add_nightly(app)) commands.push_back(std::move(c));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -32,8 +32,15 @@ int run_reproduce(const ReproduceFlags& f) {
   if (s.out.empty()) s.out = fs::absolute("racebisect-runs") / (utc_stamp() + "-" + s.kase.name);
   fs::create_directories(s.out);
   fs::copy_file(s.kase.file, s.out / "case.toml", fs::copy_options::overwrite_existing);
-  spdlog::info("case {} ({} kernel(s), {} boot(s) each, {} trial(s)/boot of {} ms, {} VM slot(s)); bundle {}",
-               s.kase.name, s.kernels.size(), s.boots, s.trials, s.guest.duration_ms, s.jobs, s.out.string());
+  if (s.sequential.on)
+    spdlog::info("case {}: sequential stopping ({} vs {}: race shown, then rate shown < {} x its lower bound, each "
+                 "at error <= {}; cap {} racing-s per kernel), trials of {} ms, {} VM slot(s); bundle {}",
+                 s.kase.name, s.kernels[s.sequential.bug].label, s.kernels[s.sequential.fixed].label,
+                 s.sequential.fraction, s.sequential.alpha, s.sequential.max_racing_s, s.guest.duration_ms, s.jobs,
+                 s.out.string());
+  else
+    spdlog::info("case {} ({} kernel(s), {} boot(s) each, {} trial(s)/boot of {} ms, {} VM slot(s)); bundle {}",
+                 s.kase.name, s.kernels.size(), s.boots, s.trials, s.guest.duration_ms, s.jobs, s.out.string());
   const nlohmann::json extra = {{"case", s.kase.name}, {"bundle", s.out.string()}};
   // One schedule: sequential stopping for a bug/fixed pair, else boots x trials.
   stats::ReproduceSchedule sequential(s.sequential.bug, s.sequential.fixed,

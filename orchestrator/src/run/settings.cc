@@ -46,6 +46,7 @@ std::vector<KernelVariant> pick_kernels(const Case& c, const Overrides& o) {
     out.clear();
     for (const auto& k : o.kernels) out.push_back(parse_kernel_flag(k));
   }
+  if (!o.kernel_list.empty()) out = o.kernel_list;
   return out;
 }
 

@@ -31,6 +31,7 @@ struct Overrides {
   std::string test;  // another guest test than the case's ("none": just boot)
   std::string accel = "auto", backend = "qemu";
   std::vector<std::string> kernels, fragments, args, patches;
+  std::vector<KernelVariant> kernel_list;  // replaces the case's kernels (nightly cells)
   std::optional<int> trials, boots, duration_ms, vcpus, hugepages, memory_mb, jobs, build_jobs;
   std::optional<double> fixed_factor, confidence, significance;
   std::optional<double> alpha, fraction, max_racing_s;  // sequential stopping

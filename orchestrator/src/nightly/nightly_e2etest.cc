@@ -79,10 +79,10 @@ TEST_F(NightlyE2E, ThreeNightsNoChangeThenARegressionOfOneCell) {
   // Real consumers of the reports.
   const fs::path scripts = fs::path(RB_E2E_SOURCE_DIR) / "orchestrator/src/report";
   const fs::path dir = kWork / "night3";
-  RunResult junit = run_process({"python3", (scripts / "junit_readback_test.py").string(), (dir / "junit.xml").string(),
+  RunResult junit = run_process({"/usr/bin/python3", (scripts / "junit_readback_test.py").string(), (dir / "junit.xml").string(),
                                  (dir / "compare.json").string()});
   EXPECT_EQ(junit.exit_code, 0) << junit.output;
-  RunResult html = run_process({"python3", (scripts / "html_chromium_e2etest.py").string(),
+  RunResult html = run_process({"/usr/bin/python3", (scripts / "html_chromium_e2etest.py").string(),
                                 (dir / "report.html").string(), (dir / "compare.json").string(),
                                 (dir / "report.png").string()},
                                {}, std::chrono::seconds(600));

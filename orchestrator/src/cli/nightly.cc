@@ -102,7 +102,9 @@ int run_compare(const CompareCmdFlags& f) {
   store::History h(history_db(f.db));
   const record::Night a = nightly::load_run(h, f.a);
   const record::Night b = nightly::load_run(h, f.b);
-  const report::Comparison c = report::compare_runs(a, b, p);
+  report::Comparison c = report::compare_runs(a, b, p);
+  c.baseline_label = a.id ? nightly::night_label(a) : f.a;
+  c.current_label = b.id ? nightly::night_label(b) : f.b;
   std::cout << report::comparison_text(c);
   if (!f.json.empty()) write_file_atomic(f.json, report::dump_json(report::comparison_json(c)));
   if (!f.junit.empty()) write_file_atomic(f.junit, report::junit_xml(b, &c, "racebisect.compare"));

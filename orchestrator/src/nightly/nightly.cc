@@ -115,7 +115,15 @@ std::vector<record::Night> matrix_nights(store::History& h, const std::string& m
   return out;
 }
 
+// The accelerator and the start of the probe's reason (the whole reason is
+// in the log): "tcg: /dev/kvm exists but KVM cannot run a guest here".
+std::string accel_phrase(vm::Accel a, const std::string& reason) {
+  return std::string(vm::to_string(a)) + ": " + reason.substr(0, reason.find(" ("));
+}
+
 }  // namespace
+
+std::string night_label(const record::Night& n) { return "night " + std::to_string(n.id) + " (" + n.started_at + ")"; }
 
 int Result::exit_code() const {
   if (interrupted) return 130;
@@ -129,7 +137,7 @@ record::Night to_night(const run::Matrix& m, const run::Settings& s, const run::
   record::Night n;
   n.host = host_name();
   n.qemu_version = qemu_version();
-  n.accelerator = r.accel_reason;
+  n.accelerator = accel_phrase(r.accel, r.accel_reason);
   n.matrix = m.name;
   n.seconds = r.seconds;
   const auto cells = m.cells();
@@ -155,7 +163,11 @@ Result run(const Config& c, const run::CampaignObserver& on_change) {
   res.night.id = history.record_night(res.night);
   res.baseline_id = c.baseline == "previous" ? history.previous(res.night.id) : history.resolve(c.baseline);
   if (res.baseline_id) {
-    if (auto base = history.night(*res.baseline_id)) res.comparison = report::compare_runs(*base, res.night, c.compare);
+    if (auto base = history.night(*res.baseline_id)) {
+      res.comparison = report::compare_runs(*base, res.night, c.compare);
+      res.comparison->baseline_label = night_label(*base);
+      res.comparison->current_label = night_label(res.night);
+    }
   }
   if (c.pin) history.pin(res.night.id);
   res.trends = report::cell_trends(matrix_nights(history, c.matrix.name));

@@ -53,6 +53,9 @@ record::Night to_night(const run::Matrix& m, const run::Settings& s, const run::
 // path of a night.json / results.json.
 record::Night load_run(store::History& h, const std::string& ref);
 
+// "night 12 (2026-11-25T02:00:00Z)": how reports name a recorded night.
+std::string night_label(const record::Night& n);
+
 // Writes the night's files (night.json, compare.json when compared,
 // junit.xml, report.html) into `dir`.
 void write_reports(const std::filesystem::path& dir, const Result& r);

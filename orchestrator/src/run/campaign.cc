@@ -129,7 +129,9 @@ CampaignResult run_campaign(const Settings& s, Schedule& schedule, const Campaig
   build_all(s, runner, res, on_change);
   for (const auto& kr : res.kernels)
     if (kr.build_error.empty()) {
-      res.accel_reason = runner.accel(kr.artifact.bzimage).reason;
+      const auto choice = runner.accel(kr.artifact.bzimage);
+      res.accel = choice.accel;
+      res.accel_reason = choice.reason;
       break;
     }
   BootLoop(s, schedule, runner, res, on_change).run();

@@ -29,6 +29,7 @@ struct KernelRun {
 
 struct CampaignResult {
   std::vector<KernelRun> kernels;
+  vm::Accel accel = vm::Accel::Tcg;  // what the boots used
   std::string accel_reason;
   std::string initramfs_sha256;
   bool interrupted = false;

@@ -48,11 +48,11 @@ struct BisectFlags {
 // One CommitRunner per call keeps parallel slots independent.
 class VmTester : public bisect::Tester {
  public:
-  VmTester(run::RunnerConfig cfg, store::Store& db, int64_t session) : cfg_(std::move(cfg)), db_(db), session_(session) {}
+  VmTester(run::Settings s, store::Store& db, int64_t session) : s_(std::move(s)), db_(db), session_(session) {}
 
   bisect::TestBuild build(const std::string& commit) override {
     std::lock_guard lock(build_mu_);
-    run::CommitRunner runner(cfg_, &db_, session_);
+    run::CommitRunner runner(s_, &db_, session_);
     auto b = runner.build(commit);
     if (b.ok) {
       std::lock_guard l2(mu_);
@@ -67,13 +67,13 @@ class VmTester : public bisect::Tester {
       std::lock_guard l(mu_);
       a = artifacts_.at(commit);
     }
-    run::CommitRunner runner(cfg_, &db_, session_);
+    run::CommitRunner runner(s_, &db_, session_);
     auto c = runner.run(commit, a, max_trials, on_trial);
     return {c.trials, c.failures, c.other};
   }
 
  private:
-  run::RunnerConfig cfg_;
+  run::Settings s_;
   store::Store& db_;
   int64_t session_;
   std::mutex mu_, build_mu_;
@@ -105,16 +105,17 @@ int run_bisect(BisectFlags f) {
   f.driver.min_rate = f.step.rule.min_rate;
   f.driver.planner.trials_per_boot = f.step.trials_per_boot;
   check_flags(f);
-  run::Case c = run::load_case(f.step.case_file.empty() ? run::default_case_path() : fs::path(f.step.case_file));
   const fs::path repo = kernel::git(f.step.source.empty() ? fs::current_path() : fs::path(f.step.source),
                                     {"rev-parse", "--show-toplevel"});
+  const run::Settings settings = step_settings(f.step, repo);
+  const run::Case& c = settings.kase;
   auto range = bisect::commit_range(repo, f.good, f.bad);
   if (f.driver.slots <= 0) {
     const int cores = std::max(1u, std::thread::hardware_concurrency());
-    f.driver.slots = std::max(1, cores / std::max(1, f.step.vcpus.value_or(c.vcpus)));
+    f.driver.slots = std::max(1, cores / std::max(1, settings.guest.vcpus));
   }
   store::Store db(f.step.db.empty() ? cache_root() / "history.db" : fs::path(f.step.db));
-  const std::string key = bisect_session_key(f.step, c, repo, range.commits.front(), range.commits.back(), f.fix);
+  const std::string key = bisect_session_key(settings, range.commits.front(), range.commits.back(), f.fix);
   const int64_t session = db.session(key, "bisect",
                                      nlohmann::json{{"repo", repo.string()},
                                                     {"good", range.commits.front()},
@@ -127,7 +128,7 @@ int run_bisect(BisectFlags f) {
     return 0;
   }
   bisect::StoreEvidenceLog log(db, session);
-  VmTester tester(runner_config(f.step, c, repo), db, session);
+  VmTester tester(settings, db, session);
   bisect::Driver driver(range, f.driver, log, tester);
   if (f.replay) return finish(driver.replay(), f.json);
   spdlog::info("bisecting {} commits ({}), session {}: {} trial(s), {} build(s) already recorded", range.commits.size(),

@@ -32,14 +32,15 @@ bisect::LearnedRate learned_rate(store::Store& db, int64_t session, const std::s
 }
 
 int run_step(const StepFlags& f, bool fix) {
-  run::Case c = run::load_case(f.case_file.empty() ? run::default_case_path() : fs::path(f.case_file));
   const fs::path repo = kernel::git(f.source.empty() ? fs::current_path() : fs::path(f.source),
                                     {"rev-parse", "--show-toplevel"});
+  const run::Settings s = step_settings(f, repo);
+  const run::Case& c = s.kase;
   const std::string commit = kernel::git(repo, {"rev-parse", "HEAD"});
   store::Store db(f.db.empty() ? cache_root() / "history.db" : fs::path(f.db));
-  const int64_t session = db.session(session_key(f, c, repo, {"bisect-step"}), "bisect-step",
+  const int64_t session = db.session(session_key(s, {"bisect-step"}), "bisect-step",
                                      nlohmann::json{{"repo", repo.string()}, {"case", c.name}}.dump());
-  StepResult r = run_commit_step(f, c, repo, commit, db, session, learned_rate(db, session, commit));
+  StepResult r = run_commit_step(f, s, commit, db, session, learned_rate(db, session, commit));
   const std::string short_id = commit.substr(0, 12);
   std::cout << fmt::format("commit {}: {}\n", short_id, r.evidence);
   if (r.decision == StepDecision::Skip) {

@@ -2,89 +2,83 @@
 
 #include <iostream>
 
-#include "image/initramfs.h"
-#include "run/campaign.h"
+#include "run/settings.h"
+#include "run/trial_runner.h"
 #include "util/error.h"
 #include "util/fs.h"
-#include "vm/accel.h"
 
 namespace rb::cli {
 
 namespace {
 
 struct BootFlags {
-  std::string kernel, test = "uffd-race", out, accel = "auto", backend = "qemu", append;
-  std::vector<std::string> args;
+  run::Overrides o;
+  std::string kernel, append;
   bool no_initrd = false;
-  int vcpus = 2, memory_mb = 512, hugepages = 64, timeout = 300, no_output_timeout = 60;
+  int timeout = 300, no_output_timeout = 60;
 };
 
-int run_boot(const BootFlags& f) {
-  if (!fs::exists(f.kernel)) throw usage_error("kernel image not found: " + f.kernel);
-  run::Args args;
-  run::apply_arg_flags(args, f.args);
-  const fs::path out = f.out.empty() ? fs::absolute("racebisect-boot") : fs::absolute(f.out);
-  fs::create_directories(out);
-  const fs::path test_bin = fs::path(RB_GUEST_TEST_PATH).parent_path() / f.test;
-  std::vector<fs::path> tests;
-  if (f.test != "none") tests.push_back(test_bin);
-  auto img = image::build_initramfs({fs::path(RB_GUEST_INIT_PATH), tests}, cache_root());
-  vm::BootSpec spec;
-  spec.kernel = fs::absolute(f.kernel);
-  // --no-initrd boots the kernel with an empty initramfs: it cannot find an
-  // init, which is how "a kernel that does not boot" looks from outside.
-  const fs::path empty = out / "empty.cpio";
-  if (f.no_initrd) write_file_atomic(empty, "");
-  spec.initrd = f.no_initrd ? empty : img.path;
-  spec.cmdline = run::guest_cmdline(f.hugepages, f.test, args);
-  if (!f.append.empty()) spec.cmdline += " " + f.append;
-  spec.vcpus = f.vcpus;
-  spec.memory_mb = f.memory_mb;
-  const vm::Accel want = f.accel == "kvm" ? vm::Accel::Kvm : f.accel == "tcg" ? vm::Accel::Tcg : vm::Accel::Auto;
-  auto choice = vm::resolve_accel(want, spec.kernel, img.path, out);
-  spec.accel = choice.accel;
-  spec.console_log = out / "console.log";
-  spec.timeout = std::chrono::seconds(f.timeout);
-  spec.no_output_timeout = std::chrono::seconds(f.no_output_timeout);
-  auto backend = f.backend == "libvirt" ? vm::make_libvirt_backend() : vm::make_qemu_backend();
-  auto r = backend->boot(spec, [](std::string_view) { return !run::g_interrupted.load(); });
-  auto b = run::classify_boot(read_tail(spec.console_log, 64 << 20), r.end, 0);
-  if (r.end == vm::BootEnd::LaunchError) b.detail = "VM did not start: " + r.error;
-  std::cout << "accelerator: " << choice.reason << "\n"
-            << "boot: " << run::to_string(b.outcome) << " (vm " << vm::to_string(r.end) << ", " << r.seconds
-            << " s): " << b.passes() << " pass, " << b.fails() << " fail, " << b.infra() << " infra"
-            << (b.detail.empty() ? "" : "; " + b.detail) << "\nconsole: " << spec.console_log.string() << "\n";
-  switch (b.outcome) {
-    case run::Outcome::Pass: return 0;
-    case run::Outcome::Fail: return 1;
-    case run::Outcome::Crash: return 4;
-    case run::Outcome::BootFailure: return 5;
-    case run::Outcome::Hang:
-    case run::Outcome::Timeout: return 6;
-    case run::Outcome::Infra: return 3;
+int exit_code(record::Outcome o) {
+  switch (o) {
+    case record::Outcome::Pass: return 0;
+    case record::Outcome::Fail: return 1;
+    case record::Outcome::Crash: return 4;
+    case record::Outcome::BootFailure: return 5;
+    case record::Outcome::Hang:
+    case record::Outcome::Timeout: return 6;
+    case record::Outcome::Infra: return 3;
   }
   return 3;
+}
+
+int run_boot(const BootFlags& f) {
+  if (!fs::is_regular_file(f.kernel)) throw usage_error("kernel image not found: " + f.kernel);
+  if (f.timeout <= 0 || f.no_output_timeout <= 0) throw usage_error("--timeout and --no-output-timeout must be > 0");
+  run::Settings s = run::resolve_settings(f.o, fs::absolute("racebisect-boot"));
+  fs::create_directories(s.out);
+  run::TrialRunner runner(s.cache, s.out, s.accel, s.backend);
+  run::BootRequest req{
+      .label = "boot", .index = 1, .kernel = fs::absolute(f.kernel), .guest = s.guest, .trials = s.trials, .seed = 1};
+  req.append = f.append;
+  req.timeout = std::chrono::seconds(f.timeout);
+  req.no_output_timeout = std::chrono::seconds(f.no_output_timeout);
+  // --no-initrd boots the kernel with an empty initramfs: it cannot find an
+  // init, which is how "a kernel that does not boot" looks from outside.
+  if (f.no_initrd) {
+    req.initrd = s.out / "empty.cpio";
+    write_file_atomic(req.initrd, "");
+  }
+  const auto b = runner.boot(req);
+  std::cout << "accelerator: " << runner.accel(req.kernel).reason << "\n"
+            << "boot: " << record::to_string(b.outcome) << " (vm " << vm::to_string(b.end) << ", " << b.seconds
+            << " s): " << b.passes() << " pass, " << b.fails() << " fail, " << b.infra() << " infra"
+            << (b.detail.empty() ? "" : "; " + b.detail) << "\nconsole: " << b.console_log.string() << "\n";
+  return exit_code(b.outcome);
 }
 
 }  // namespace
 
 std::function<int()> add_boot(CLI::App& app) {
   auto f = std::make_shared<BootFlags>();
+  auto& o = f->o;
   auto* sub = app.add_subcommand("boot", "Boot one kernel image with the guest test and classify the boot "
                                          "(exit 0 pass, 1 fail, 3 infra, 4 crash, 5 boot failure, 6 hang/timeout)");
   sub->add_option("--kernel", f->kernel, "bzImage to boot")->required();
-  sub->add_option("--test", f->test, "guest test (default uffd-race); 'none' just boots");
-  sub->add_option("--arg", f->args, "guest test argument KEY=VALUE");
+  sub->add_option("--case", o.case_file, "case file giving the guest test and its defaults");
+  sub->add_option("--test", o.test, "guest test (default: the case's); 'none' just boots");
+  sub->add_option("--trials", o.trials, "trials in this boot (default: the case's)");
+  sub->add_option("--duration-ms", o.duration_ms, "length of one trial in the guest");
+  sub->add_option("--arg", o.args, "guest test argument KEY=VALUE");
   sub->add_option("--append", f->append, "extra kernel command line arguments");
   sub->add_flag("--no-initrd", f->no_initrd, "boot with an empty initramfs (expect a boot failure)");
-  sub->add_option("--vcpus", f->vcpus, "guest vCPUs");
-  sub->add_option("--memory-mb", f->memory_mb, "guest RAM");
-  sub->add_option("--hugepages", f->hugepages, "2 MiB hugepages to reserve");
+  sub->add_option("--vcpus", o.vcpus, "guest vCPUs");
+  sub->add_option("--memory-mb", o.memory_mb, "guest RAM");
+  sub->add_option("--hugepages", o.hugepages, "2 MiB hugepages to reserve");
   sub->add_option("--timeout", f->timeout, "hard timeout, seconds");
   sub->add_option("--no-output-timeout", f->no_output_timeout, "hang detection: seconds of console silence");
-  sub->add_option("--out", f->out, "directory for the console log");
-  sub->add_option("--accel", f->accel, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
-  sub->add_option("--backend", f->backend, "qemu or libvirt")->check(CLI::IsMember({"qemu", "libvirt"}));
+  sub->add_option("--out", o.out, "directory for the console log");
+  sub->add_option("--accel", o.accel, "auto, kvm or tcg");
+  sub->add_option("--backend", o.backend, "qemu or libvirt");
   return [f, sub]() -> int { return sub->parsed() ? run_boot(*f) : -1; };
 }
 

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "kernel/build.h"
-#include "run/case.h"
+#include "run/settings.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -14,25 +14,19 @@ namespace rb::cli {
 namespace {
 
 struct BuildFlags {
-  std::string case_file, source, commit;
-  std::vector<std::string> only, fragments;
-  bool all_kernels = false;
-  int jobs = 0;
+  run::Overrides o;
+  std::vector<std::string> only;
 };
 
 int run_build(const BuildFlags& f) {
-  run::Case c = run::load_case(f.case_file.empty() ? run::default_case_path() : fs::path(f.case_file));
-  auto kernels = c.kernels;
-  if (f.all_kernels) kernels.insert(kernels.end(), c.extra_kernels.begin(), c.extra_kernels.end());
-  auto fragments = c.fragments;
-  for (const auto& fr : f.fragments) fragments.push_back(fs::absolute(fr));
-  kernel::Builder builder(cache_root(), f.jobs);
+  const run::Settings s = run::resolve_settings(f.o, fs::current_path());
   int built = 0;
-  for (const auto& k : kernels) {
+  for (const auto& k : s.kernels) {
     if (!f.only.empty() && std::find(f.only.begin(), f.only.end(), k.label) == f.only.end()) continue;
-    kernel::KernelSpec spec{k.label, {f.source.empty() ? c.source : fs::path(f.source), f.commit}, k.patches, fragments,
-                            "tinyconfig"};
-    auto a = builder.build(spec);
+    std::vector<fs::path> patches = s.patches;
+    patches.insert(patches.end(), k.patches.begin(), k.patches.end());
+    kernel::KernelSpec spec{k.label, s.source, patches, s.fragments, "tinyconfig"};
+    auto a = kernel::Builder(s.cache, s.build_jobs).build(spec);
     std::cout << fmt::format("{}\t{}\t{}\t{:.1f}s\t{}\n", k.label, a.cache_hit ? "cached" : "built", a.key, a.seconds,
                              a.bzimage.string());
     ++built;
@@ -47,13 +41,14 @@ std::function<int()> add_build(CLI::App& app) {
   auto f = std::make_shared<BuildFlags>();
   auto* sub = app.add_subcommand("build", "Build (or find cached) the case's kernels; prints label, cached|built, key, "
                                           "seconds, bzImage path");
-  sub->add_option("--case", f->case_file, "case file (default: the seed race)");
-  sub->add_option("--source", f->source, "kernel source: tarball or git work tree");
-  sub->add_option("--commit", f->commit, "commit for a git source");
+  sub->add_option("--case", f->o.case_file, "case file (default: the seed race)");
+  sub->add_option("--source", f->o.source, "kernel source: tarball or git work tree");
+  sub->add_option("--commit", f->o.commit, "commit for a git source");
   sub->add_option("--only", f->only, "build only these kernel labels");
-  sub->add_option("--fragment", f->fragments, "extra config fragment(s)");
-  sub->add_flag("--all-kernels", f->all_kernels, "include the case's extra kernels");
-  sub->add_option("--jobs,-j", f->jobs, "make -j (default: cores)");
+  sub->add_option("--kernel", f->o.kernels, "LABEL,ROLE[,PATCH...]: replaces the case's kernels");
+  sub->add_option("--fragment", f->o.fragments, "extra config fragment(s)");
+  sub->add_flag("--all-kernels", f->o.all_kernels, "include the case's extra kernels");
+  sub->add_option("--jobs,-j", f->o.build_jobs, "make -j (default: cores)");
   return [f, sub]() -> int { return sub->parsed() ? run_build(*f) : -1; };
 }
 

@@ -162,7 +162,7 @@ TEST(BadInput, HungGuest) {
   std::string k = bzimage("patched");
   // One 10-minute trial prints nothing until it ends: the no-output watchdog
   // must kill the VM and call it a hang, not a pass or a fail.
-  Cli c = racebisect({"boot", "--kernel", k, "--accel", "tcg", "--arg", "trials=1", "--arg", "duration_ms=600000",
+  Cli c = racebisect({"boot", "--kernel", k, "--accel", "tcg", "--trials", "1", "--duration-ms", "600000",
                       "--no-output-timeout", "10", "--timeout", "120", "--out", scratch("hang").string()});
   EXPECT_EQ(c.code, 6) << c.out;
   EXPECT_NE(c.out.find("boot: hang"), std::string::npos) << c.out;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "run/paths.h"
 #include "stats/binomial.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -36,62 +37,46 @@ void add_step_flags(CLI::App* sub, StepFlags& f) {
   sub->add_option("--out", f.out, "directory for console logs (default: <cache>/bisect-logs)");
 }
 
-run::RunnerConfig runner_config(const StepFlags& f, const run::Case& c, const fs::path& repo) {
-  run::RunnerConfig cfg;
-  cfg.kase = c;
-  cfg.repo = repo;
-  for (const auto& p : f.patches) cfg.patches.push_back(fs::absolute(p));
-  cfg.fragments = c.fragments;
-  for (const auto& fr : f.fragments) cfg.fragments.push_back(fs::absolute(fr));
-  cfg.args = c.args;
-  run::apply_arg_flags(cfg.args, f.args);
-  cfg.trials_per_boot = f.trials_per_boot;
-  cfg.duration_ms = f.duration_ms;
-  cfg.hugepages = f.hugepages.value_or(c.hugepages);
-  cfg.vcpus = f.vcpus.value_or(c.vcpus);
-  cfg.memory_mb = f.memory_mb.value_or(c.memory_mb);
-  cfg.accel = f.accel == "kvm" ? vm::Accel::Kvm : f.accel == "tcg" ? vm::Accel::Tcg : vm::Accel::Auto;
-  cfg.signature = f.signature;
-  cfg.cache = cache_root();
-  cfg.out = f.out.empty() ? cache_root() / "bisect-logs" : fs::absolute(f.out);
-  if (2L * cfg.hugepages + 96 > cfg.memory_mb)
-    throw usage_error(fmt::format("hugepages={} ({} MiB) do not fit in {} MiB of guest RAM", cfg.hugepages,
-                                  2 * cfg.hugepages, cfg.memory_mb));
-  return cfg;
+run::Settings step_settings(const StepFlags& f, const fs::path& repo) {
+  run::Overrides o;
+  o.case_file = f.case_file;
+  o.source = repo.string();
+  o.patches = f.patches;
+  o.fragments = f.fragments;
+  o.args = f.args;
+  o.trials = f.trials_per_boot;
+  o.duration_ms = f.duration_ms;
+  o.hugepages = f.hugepages;
+  o.vcpus = f.vcpus;
+  o.memory_mb = f.memory_mb;
+  o.accel = f.accel;
+  o.signature = f.signature;
+  o.out = f.out;
+  return run::resolve_settings(o, cache_root() / "bisect-logs");
 }
 
-std::string session_key(const StepFlags& f, const run::Case& c, const fs::path& repo,
-                        const std::vector<std::string>& extra) {
-  const run::RunnerConfig cfg = runner_config(f, c, repo);
+std::string session_key(const run::Settings& s, const std::vector<std::string>& extra) {
   auto contents = [](const fs::path& p) { return fs::is_regular_file(p) ? read_file(p) : std::string("-"); };
   Sha256 key;
-  key.field("session-v2").field(fs::canonical(repo).string());
+  key.field("session-v3").field(s.identity()).field(fs::canonical(s.source.path).string());
+  key.field(contents(run::guest_binary_dir() / s.guest.test));
   for (const auto& e : extra) key.field(e);
-  key.field(c.name).field(contents(c.file)).field(c.guest_test);
-  key.field(contents(fs::path(RB_GUEST_TEST_PATH).parent_path() / c.guest_test));
-  for (const auto& p : cfg.fragments) key.field(p.string()).field(contents(p));
-  for (const auto& p : cfg.patches) key.field(contents(p));
-  for (const auto& [k, v] : cfg.args) key.field(k).field(v);
-  key.field(fmt::format("dur={} tpb={} vcpus={} mem={} huge={} accel={}", cfg.duration_ms, cfg.trials_per_boot,
-                        cfg.vcpus, cfg.memory_mb, cfg.hugepages, f.accel));
-  key.field(cfg.signature);
   return key.hex();
 }
 
-std::string bisect_session_key(const StepFlags& f, const run::Case& c, const fs::path& repo, const std::string& good,
-                               const std::string& bad, bool fix) {
-  return session_key(f, c, repo, {"bisect", good, bad, fix ? "fix" : "regression"});
+std::string bisect_session_key(const run::Settings& s, const std::string& good, const std::string& bad, bool fix) {
+  return session_key(s, {"bisect", good, bad, fix ? "fix" : "regression"});
 }
 
-StepResult run_commit_step(const StepFlags& f, const run::Case& c, const fs::path& repo, const std::string& commit,
-                           store::Store& db, int64_t session, std::optional<bisect::LearnedRate> learned) {
+StepResult run_commit_step(const StepFlags& f, const run::Settings& s, const std::string& commit, store::Store& db,
+                           int64_t session, std::optional<bisect::LearnedRate> learned) {
   bisect::StepRuleParams rule;
   try {
     rule = bisect::resolve_step_rule(f.rule, learned);
   } catch (const std::invalid_argument& e) {
     throw usage_error(e.what());
   }
-  run::CommitRunner runner(runner_config(f, c, repo), &db, session);
+  run::CommitRunner runner(s, &db, session);
   StepResult r;
   auto built = runner.build(commit);
   if (!built.ok) {
@@ -112,11 +97,11 @@ StepResult run_commit_step(const StepFlags& f, const run::Case& c, const fs::pat
                            100 * ci.high);
   if (k.other) r.evidence += fmt::format(", {} other outcome(s) not counted", k.other);
   for (const auto& t : k.other_titles) r.evidence += "; other crash: " + t;
-  const auto& s = step.sprt();
+  const auto& sprt = step.sprt();
   const std::string sprt_line =
       fmt::format("SPRT p0={} p1={:.4g}{} alpha={} beta={}: LLR {:.2f} in ({:.2f}, {:.2f})", rule.p0, rule.p1,
                   f.rule.p1 == 0 ? (learned && learned->failures ? " (learnt)" : " (--min-rate)") : "", rule.alpha,
-                  rule.beta, s.llr(), s.lower(), s.upper());
+                  rule.beta, sprt.llr(), sprt.lower(), sprt.upper());
   switch (step.verdict()) {
     case bisect::StepVerdict::Reproduces:
       r.decision = StepDecision::Reproduces;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "bisect/step_rule.h"
-#include "run/case.h"
 #include "run/commit_runner.h"
+#include "run/settings.h"
 #include "store/store.h"
 
 namespace rb::cli {
@@ -23,16 +23,15 @@ struct StepFlags {
 };
 
 void add_step_flags(CLI::App* sub, StepFlags& f);
-run::RunnerConfig runner_config(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo);
+// The settings of a bisection step on the git work tree `repo`.
+run::Settings step_settings(const StepFlags& f, const std::filesystem::path& repo);
 
-// Everything that changes the failure rate: the resolved test conditions
-// (duration, trials per boot, vCPUs, memory, hugepages, accelerator, guest
-// args, signature), the contents of the case file, of every fragment and
-// patch and of the guest test binary, plus `extra` (the ends, the direction).
-std::string session_key(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo,
-                        const std::vector<std::string>& extra);
-std::string bisect_session_key(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo,
-                               const std::string& good, const std::string& bad, bool fix);
+// The key of the evidence a session may pool: Settings::identity() (all that
+// changes the failure rate: case file, fragments, patches, duration, trials
+// per boot, vCPUs, memory, hugepages, accelerator, args, signature), the
+// guest test binary's bytes, the work tree, plus `extra` (ends, direction).
+std::string session_key(const run::Settings& s, const std::vector<std::string>& extra);
+std::string bisect_session_key(const run::Settings& s, const std::string& good, const std::string& bad, bool fix);
 
 enum class StepDecision { Reproduces, Clean, Skip };
 
@@ -45,8 +44,7 @@ struct StepResult {
 
 // Builds `commit` and runs trials until the step rule decides or its budget
 // ends. `learned`: pooled counts of commits that reproduced in this session.
-StepResult run_commit_step(const StepFlags& f, const run::Case& c, const std::filesystem::path& repo,
-                           const std::string& commit, store::Store& db, int64_t session,
-                           std::optional<bisect::LearnedRate> learned);
+StepResult run_commit_step(const StepFlags& f, const run::Settings& s, const std::string& commit, store::Store& db,
+                           int64_t session, std::optional<bisect::LearnedRate> learned);
 
 }  // namespace rb::cli

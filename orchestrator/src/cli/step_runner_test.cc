@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "run/case.h"
 #include "util/fs.h"
 #include "util/process.h"
 
@@ -22,23 +23,30 @@ TEST(StepRunnerIssue7, DefaultsRarelyCallATwoPercentRaceGood) {
 }
 
 TEST(StepRunnerIssue7, SessionKeyCoversEverythingThatChangesTheFailureRate) {
+  // A copy of the shipped case (its fragments and patches linked) so its
+  // bytes can change; the key is built from resolved Settings as `bisect` does.
   TempDir dir(fs::temp_directory_path(), "key");
-  run_checked({"git", "init", "-q", dir.path().string()});
-  const fs::path frag = dir.path() / "extra.config", kase = dir.path() / "case.toml";
+  const fs::path kernels = dir.path() / "kernels", repo = dir.path() / "repo";
+  fs::create_directories(kernels / "cases");
+  run_checked({"git", "init", "-q", repo.string()});
+  const fs::path shipped = run::default_case_path().parent_path().parent_path();
+  for (const char* sub : {"fragments", "patches"}) fs::create_directory_symlink(shipped / sub, kernels / sub);
+  const fs::path frag = dir.path() / "extra.config", kase = kernels / "cases" / "case.toml";
+  const std::string case_text = read_file(run::default_case_path());
   write_file_atomic(frag, "CONFIG_A=y\n");
-  run::Case c;
-  c.name = "x";
-  c.file = kase;
-  write_file_atomic(kase, "name = 'x'\n");
+  write_file_atomic(kase, case_text);
   StepFlags base;
+  base.case_file = kase.string();
   base.fragments = {frag.string()};
-  const std::string k0 = bisect_session_key(base, c, dir.path(), "a", "b", false);
+  auto key = [&](const StepFlags& f) { return bisect_session_key(step_settings(f, repo), "a", "b", false); };
+  const std::string k0 = key(base);
+  EXPECT_EQ(key(base), k0) << "the same settings must pool their evidence";
   std::vector<std::pair<std::string, std::function<void(StepFlags&)>>> changes = {
       {"duration", [](StepFlags& f) { f.duration_ms = 3000; }},
       {"trials per boot", [](StepFlags& f) { f.trials_per_boot = 4; }},
       {"vcpus", [](StepFlags& f) { f.vcpus = 4; }},
       {"memory", [](StepFlags& f) { f.memory_mb = 1024; }},
-      {"hugepages", [](StepFlags& f) { f.hugepages = 16; }},
+      {"hugepages", [](StepFlags& f) { f.hugepages = 48; }},
       {"accelerator", [](StepFlags& f) { f.accel = "tcg"; }},
       {"signature", [](StepFlags& f) { f.signature = "BUG"; }},
       {"args", [](StepFlags& f) { f.args = {"variant=minor"}; }},
@@ -46,13 +54,14 @@ TEST(StepRunnerIssue7, SessionKeyCoversEverythingThatChangesTheFailureRate) {
   for (auto& [what, change] : changes) {
     StepFlags f = base;
     change(f);
-    EXPECT_NE(bisect_session_key(f, c, dir.path(), "a", "b", false), k0) << what;
+    EXPECT_NE(key(f), k0) << what;
   }
+  EXPECT_NE(bisect_session_key(step_settings(base, repo), "a", "b", true), k0) << "direction";
   write_file_atomic(frag, "CONFIG_A=n\n");
-  EXPECT_NE(bisect_session_key(base, c, dir.path(), "a", "b", false), k0) << "fragment contents";
+  EXPECT_NE(key(base), k0) << "fragment contents";
   write_file_atomic(frag, "CONFIG_A=y\n");
-  write_file_atomic(kase, "name = 'x'\nduration_ms = 1\n");
-  EXPECT_NE(bisect_session_key(base, c, dir.path(), "a", "b", false), k0) << "case file contents";
+  write_file_atomic(kase, case_text + "# another case\n");
+  EXPECT_NE(key(base), k0) << "case file contents";
 }
 
 }  // namespace

@@ -3,187 +3,138 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <deque>
-#include <fstream>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
-#include "console/console_report.h"
-#include "image/initramfs.h"
 #include "util/error.h"
 #include "util/fs.h"
-#include "util/process.h"
-#include "vm/accel.h"
 
 namespace rb::run {
 
-std::atomic<bool> g_interrupted{false};
-
-std::string guest_cmdline(int hugepages, const std::string& test, const Args& args) {
-  // oops=panic + panic=-1: any oops ends the boot at once (QEMU exits through
-  // -no-reboot) instead of leaving a half-dead guest to time out.
-  std::string s = "console=ttyS0 oops=panic panic=-1 hugepages=" + std::to_string(hugepages) + " rb.test=" + test;
-  std::string joined;
-  for (auto& [k, v] : args) {
-    if (k.find_first_of(" ,=\"") != std::string::npos || v.find_first_of(" ,\"") != std::string::npos)
-      throw usage_error("guest argument " + k + "=" + v + " must not contain spaces, commas or quotes");
-    joined += (joined.empty() ? "" : ",") + k + "=" + v;
-  }
-  if (!joined.empty()) s += " rb.args=" + joined;
-  return s;
-}
-
-vm::BootSpec trial_boot_spec(const GuestSetup& g, const fs::path& kernel, const fs::path& initrd, vm::Accel accel,
-                             int trials, int seed, const fs::path& console_log) {
-  Args args = g.args;
-  args["trials"] = std::to_string(trials);
-  args["duration_ms"] = std::to_string(g.duration_ms);
-  if (!args.count("seed")) args["seed"] = std::to_string(seed);
-  vm::BootSpec spec;
-  spec.kernel = kernel;
-  spec.initrd = initrd;
-  spec.cmdline = guest_cmdline(g.hugepages, g.test, args);
-  spec.vcpus = g.vcpus;
-  spec.memory_mb = g.memory_mb;
-  spec.accel = accel;
-  spec.console_log = console_log;
-  spec.timeout = std::chrono::seconds(90 + trials * g.duration_ms * 2 / 1000);
-  spec.no_output_timeout = std::chrono::seconds(std::max(60, 3 * g.duration_ms / 1000));
-  return spec;
-}
-
-void validate(const CampaignOptions& o) {
-  if (o.vcpus < 1 || o.vcpus > 64) throw usage_error("--vcpus must be between 1 and 64");
-  if (o.boots < 1) throw usage_error("--boots must be at least 1");
-  if (o.trials < 1) throw usage_error("--trials must be at least 1");
-  if (o.duration_ms < 1) throw usage_error("--duration-ms must be at least 1");
-  if (o.jobs < 1) throw usage_error("--jobs must be at least 1");
-  // The kernel needs room of its own besides the hugepage pool; 96 MiB is
-  // what a tiny kernel + initramfs + test comfortably boot in.
-  const long pool = 2L * o.hugepages;
-  if (o.hugepages < 0 || pool + 96 > o.memory_mb)
-    throw usage_error("hugepages=" + std::to_string(o.hugepages) + " (" + std::to_string(pool) +
-                      " MiB) do not fit in " + std::to_string(o.memory_mb) +
-                      " MiB of guest RAM (leave >= 96 MiB for the kernel): lower --hugepages or raise --memory-mb");
-  if (o.pages_needed > o.hugepages)
-    throw usage_error("the guest test needs " + std::to_string(o.pages_needed) + " hugepages but only " +
-                      std::to_string(o.hugepages) + " are reserved (--hugepages)");
-  if (!fs::exists(o.guest_test_binary)) throw usage_error("guest test binary not found: " + o.guest_test_binary.string());
-  if (o.kernels.empty()) throw usage_error("no kernels to run");
-  for (const auto& f : o.fragments)
-    if (!fs::exists(f)) throw usage_error("config fragment not found: " + f.string());
-  for (const auto& k : o.kernels)
-    for (const auto& p : k.patches)
-      if (!fs::exists(p)) throw usage_error("patch not found: " + p.string() + " (kernel " + k.label + ")");
-}
-
 namespace {
 
-struct Task {
-  size_t kernel;
-  int boot;
-};
-
-}  // namespace
-
-CampaignResult run_campaign(const CampaignOptions& o) {
-  validate(o);
-  const auto t0 = std::chrono::steady_clock::now();
-  CampaignResult res;
-  fs::create_directories(o.out / "boots");
-
-  // 1. Build every kernel first (sequentially: two kernel builds on a small
-  // host only slow each other down). Usage errors stop everything.
-  kernel::Builder builder(o.cache, o.build_jobs);
-  for (const auto& v : o.kernels) {
+// Builds every kernel first, one after the other: two kernel builds on a
+// small host only slow each other down. Bad input stops everything; a failed
+// compile is that kernel's infrastructure error and the others still run.
+void build_all(const Settings& s, TrialRunner& runner, CampaignResult& res, const CampaignObserver& notify) {
+  for (const auto& v : s.kernels) {
     KernelRun kr;
     kr.variant = v;
-    kr.args = o.args;
-    for (auto& [k, val] : v.args) kr.args[k] = val;
-    kernel::KernelSpec spec{v.label, o.source, v.patches, o.fragments, "tinyconfig"};
+    kr.guest = s.guest_for(v);
+    std::vector<fs::path> patches = s.patches;
+    patches.insert(patches.end(), v.patches.begin(), v.patches.end());
+    const kernel::SourceSpec source = v.source.empty() ? s.source : kernel::SourceSpec{v.source, ""};
+    kernel::KernelSpec spec{v.label, source, patches, s.fragments, "tinyconfig"};
+    if (notify) notify({CampaignEvent::Kind::Building, v.label}, res);
     try {
-      kr.artifact = builder.build(spec);
-      fs::create_directories(o.out / "kernels" / v.label);
-      fs::copy_file(kr.artifact.config, o.out / "kernels" / v.label / "config", fs::copy_options::overwrite_existing);
-      fs::copy_file(kr.artifact.dir / "meta.json", o.out / "kernels" / v.label / "meta.json",
-                    fs::copy_options::overwrite_existing);
+      kr.artifact = runner.build(spec);
+      const fs::path dir = s.out / "kernels" / v.label;
+      fs::create_directories(dir);
+      fs::copy_file(kr.artifact.config, dir / "config", fs::copy_options::overwrite_existing);
+      fs::copy_file(kr.artifact.dir / "meta.json", dir / "meta.json", fs::copy_options::overwrite_existing);
     } catch (const Error& e) {
-      if (e.kind() == ErrorKind::Usage || o.stop_on_build_error) throw;
+      if (e.kind() == ErrorKind::Usage) throw;
       kr.build_error = e.what();
       spdlog::error("{}", e.what());
     }
     res.kernels.push_back(std::move(kr));
-    if (g_interrupted) break;
+    if (notify) notify({CampaignEvent::Kind::Built, v.label}, res);
+    if (g_interrupted) return;
+  }
+}
+
+// Runs what the schedule asks for over `s.jobs` VM slots. The schedule is
+// consulted and every record added under one lock, and announced at once.
+class BootLoop {
+ public:
+  BootLoop(const Settings& s, Schedule& schedule, TrialRunner& runner, CampaignResult& res,
+           const CampaignObserver& notify)
+      : s_(s), schedule_(schedule), runner_(runner), res_(res), notify_(notify), running_(res.kernels.size(), 0) {}
+
+  void run() {
+    std::vector<bool> runnable;
+    for (const auto& k : res_.kernels) runnable.push_back(k.build_error.empty());
+    schedule_.start(runnable);
+    std::vector<std::jthread> slots;
+    for (int i = 0; i < s_.jobs; ++i) slots.emplace_back([this] { slot(); });
   }
 
-  // 2. The initramfs: /init + the guest test, content-addressed.
-  auto img = image::build_initramfs({fs::path(RB_GUEST_INIT_PATH), {o.guest_test_binary}}, o.cache);
-  res.initramfs_sha256 = img.sha256;
-
-  // 3. Accelerator: probe with the first kernel that built.
-  vm::Accel accel = vm::Accel::Tcg;
-  for (auto& kr : res.kernels) {
-    if (!kr.build_error.empty()) continue;
-    auto choice = vm::resolve_accel(o.accel, kr.artifact.bzimage, img.path, o.out);
-    accel = choice.accel;
-    res.accel_reason = choice.reason;
-    break;
-  }
-
-  // 4. Boots, in `jobs` parallel VM slots.
-  std::deque<Task> queue;
-  for (int b = 0; b < o.boots; ++b)
-    for (size_t k = 0; k < res.kernels.size(); ++k)
-      if (res.kernels[k].build_error.empty()) queue.push_back({k, b});
-  std::mutex mu;
-  auto worker = [&] {
-    auto backend = o.backend == "libvirt" ? vm::make_libvirt_backend() : vm::make_qemu_backend();
-    for (;;) {
-      Task task;
-      {
-        std::lock_guard lock(mu);
-        if (queue.empty() || g_interrupted) return;
-        task = queue.front();
-        queue.pop_front();
+ private:
+  void slot() {
+    std::unique_lock lock(mu_);
+    while (!g_interrupted) {
+      auto task = schedule_.next(running_);
+      if (!task) {
+        if (in_flight_ == 0) break;
+        // Another VM's results may make the schedule want more (a patched
+        // kernel waits for the unpatched bound): wait for a boot to end.
+        cv_.wait_for(lock, std::chrono::milliseconds(200));
+        continue;
       }
-      KernelRun& kr = res.kernels[task.kernel];
-      const int trials = kr.variant.role == "fixed"
-                             ? static_cast<int>(o.trials * o.fixed_trials_factor + 0.5)
-                             : o.trials;
-      const GuestSetup guest{o.guest_test, kr.args, o.hugepages, o.vcpus, o.memory_mb, o.duration_ms};
-      vm::BootSpec spec = trial_boot_spec(
-          guest, kr.artifact.bzimage, img.path, accel, trials, task.boot + 1,
-          o.out / "boots" / (kr.variant.label + "-" + std::to_string(task.boot + 1) + ".log"));
-      spec.name = "rb-" + kr.variant.label;
-      const auto start = std::chrono::steady_clock::now();
-      std::optional<double> first_result;
-      console::ConsoleParser live;
-      auto r = backend->boot(spec, [&](std::string_view chunk) {
-        live.feed(chunk);
-        if (!first_result && live.report().ktap_seen)
-          first_result = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        return !g_interrupted.load();
-      });
-      std::string text = read_tail(spec.console_log, 64 << 20);
-      BootRecord b = classify_boot(text, r.end, trials);
-      if (r.end == vm::BootEnd::LaunchError) b.detail = "VM did not start: " + r.error;
-      b.kernel_label = kr.variant.label;
-      b.index = task.boot + 1;
-      b.seconds = r.seconds;
-      b.boot_to_first_trial_s = first_result;
-      b.console_log = spec.console_log;
-      b.command = r.command;
-      write_file_atomic(spec.console_log.string() + ".cmd", join_argv(r.command) + "\n");
-      spdlog::info("[{}] boot {}: {} — {} pass, {} fail, {} infra in {:.1f} s{}", b.kernel_label, b.index,
-                   to_string(b.outcome), b.passes(), b.fails(), b.infra(), b.seconds,
-                   b.detail.empty() ? "" : " (" + b.detail + ")");
-      std::lock_guard lock(mu);
-      kr.boots.push_back(std::move(b));
+      ++running_[task->kernel];
+      ++in_flight_;
+      lock.unlock();
+      BootRecord b = boot(*task);
+      lock.lock();
+      --running_[task->kernel];
+      --in_flight_;
+      schedule_.on_boot(task->kernel, b);
+      res_.kernels[task->kernel].boots.push_back(std::move(b));
+      if (notify_) notify_({CampaignEvent::Kind::Booted, res_.kernels[task->kernel].variant.label}, res_);
+      cv_.notify_all();
     }
-  };
-  std::vector<std::thread> workers;
-  for (int i = 0; i < std::max(1, o.jobs); ++i) workers.emplace_back(worker);
-  for (auto& w : workers) w.join();
+    cv_.notify_all();
+  }
+
+  BootRecord boot(const BootTask& t) {
+    const KernelRun& kr = res_.kernels[t.kernel];  // the vector does not grow any more
+    BootRequest req{.label = kr.variant.label,
+                    .index = t.boot,
+                    .kernel = kr.artifact.bzimage,
+                    .guest = kr.guest,
+                    .trials = t.trials,
+                    .seed = t.boot};
+    return runner_.boot(req, [&](const TrialRecord& trial) {
+      std::lock_guard lock(mu_);
+      return schedule_.on_trial(t.kernel, trial);
+    });
+  }
+
+  const Settings& s_;
+  Schedule& schedule_;
+  TrialRunner& runner_;
+  CampaignResult& res_;
+  const CampaignObserver& notify_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<int> running_;
+  int in_flight_ = 0;
+};
+
+}  // namespace
+
+FixedSchedule fixed_schedule(const Settings& s) {
+  std::vector<int> trials;
+  for (const auto& k : s.kernels) trials.push_back(s.trials_for(k));
+  return FixedSchedule(s.boots, trials);
+}
+
+CampaignResult run_campaign(const Settings& s, Schedule& schedule, const CampaignObserver& on_change) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CampaignResult res;
+  fs::create_directories(s.out / "boots");
+  TrialRunner runner(s.cache, s.out / "boots", s.accel, s.backend, s.build_jobs);
+  res.initramfs_sha256 = runner.initramfs(s.guest.test).sha256;
+  build_all(s, runner, res, on_change);
+  for (const auto& kr : res.kernels)
+    if (kr.build_error.empty()) {
+      const auto choice = runner.accel(kr.artifact.bzimage);
+      res.accel = choice.accel;
+      res.accel_reason = choice.reason;
+      break;
+    }
+  BootLoop(s, schedule, runner, res, on_change).run();
   for (auto& kr : res.kernels)
     std::sort(kr.boots.begin(), kr.boots.end(), [](auto& a, auto& b) { return a.index < b.index; });
   res.interrupted = g_interrupted;

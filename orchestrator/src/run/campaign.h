@@ -1,84 +1,55 @@
-// A campaign runs one guest test on one or more kernels: build (or take from
-// cache) -> initramfs -> boots (in parallel VM slots) -> parse each console
-// -> per-boot and per-trial records. Deciding and reporting happen later on
-// these records (stats/, report/), never here.
+// A campaign runs one guest test on one or more kernels: build each (or take
+// it from the cache), then boots spread over parallel VM slots, each through
+// the trial runner. Deciding and reporting happen on the records (stats/,
+// report/), never here; the caller sees every change as it happens, so
+// results can be written incrementally and an error at the end loses nothing.
 #pragma once
-#include <atomic>
-#include <filesystem>
-#include <optional>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "kernel/build.h"
 #include "record/records.h"
-#include "run/classify.h"
-#include "run/case.h"
-#include "vm/backend.h"
+#include "run/schedule.h"
+#include "run/settings.h"
+#include "run/trial_runner.h"
 
 namespace rb::run {
 
-using record::BootRecord;
 using record::Outcome;
-using record::TrialRecord;
 using record::to_string;
 
 struct KernelRun {
   KernelVariant variant;
   kernel::BuildArtifact artifact;
-  Args args;  // effective guest args
+  GuestSetup guest;  // what this kernel's boots ran (case args + the kernel's)
   std::vector<BootRecord> boots;
   std::string build_error;  // non-empty: the kernel could not be built
 };
 
-struct CampaignOptions {
-  std::vector<KernelVariant> kernels;
-  kernel::SourceSpec source;
-  std::vector<std::filesystem::path> fragments;
-  std::string guest_test;
-  std::filesystem::path guest_test_binary;  // host path of the static binary
-  Args args;
-  int boots = 5, trials = 4, duration_ms = 3000;
-  double fixed_trials_factor = 3.0;  // kernels with role "fixed" get this many more trials per boot
-  int hugepages = 64, vcpus = 2, memory_mb = 512, pages_needed = 0;
-  int jobs = 1;  // parallel VMs
-  vm::Accel accel = vm::Accel::Auto;
-  std::string backend = "qemu";
-  std::filesystem::path out;    // bundle directory
-  std::filesystem::path cache;  // build/image cache
-  int build_jobs = 0;
-  bool stop_on_build_error = false;  // usage errors always stop
-};
-
 struct CampaignResult {
   std::vector<KernelRun> kernels;
+  vm::Accel accel = vm::Accel::Tcg;  // what the boots used
   std::string accel_reason;
   std::string initramfs_sha256;
   bool interrupted = false;
   double seconds = 0;
 };
 
-// Checks what can be checked before any build (hugepages vs RAM, files exist).
-void validate(const CampaignOptions& o);
-
-// Set from a SIGINT handler: running VMs are stopped, partial results kept.
-extern std::atomic<bool> g_interrupted;
-
-CampaignResult run_campaign(const CampaignOptions& o);
-
-// The kernel command line for one boot (also used by bisect steps).
-std::string guest_cmdline(int hugepages, const std::string& test, const Args& args);
-
-// What every trial boot shares, whoever runs it (reproduce or a bisect step).
-struct GuestSetup {
-  std::string test;
-  Args args;
-  int hugepages = 64, vcpus = 2, memory_mb = 512, duration_ms = 3000;
+// What just happened; the observer gets it with the whole result so far.
+struct CampaignEvent {
+  enum class Kind { Building, Built, Booted } kind;
+  std::string label;  // the kernel concerned
 };
-// A boot running `trials` trials with `seed`: the command line, and timeouts
-// that allow every trial its full length on a loaded host.
-vm::BootSpec trial_boot_spec(const GuestSetup& g, const std::filesystem::path& kernel,
-                             const std::filesystem::path& initrd, vm::Accel accel, int trials, int seed,
-                             const std::filesystem::path& console_log);
+// Called before and after every build and after every boot (serialised:
+// never two calls at once).
+using CampaignObserver = std::function<void(const CampaignEvent&, const CampaignResult&)>;
 
+// Builds every kernel of `s`, then boots what `schedule` asks for over
+// s.jobs VM slots until it asks for nothing more (or Ctrl-C).
+CampaignResult run_campaign(const Settings& s, Schedule& schedule, const CampaignObserver& on_change = {});
+
+// The fixed design of `s`: s.boots boots of every kernel, s.trials_for() each.
+FixedSchedule fixed_schedule(const Settings& s);
 
 }  // namespace rb::run

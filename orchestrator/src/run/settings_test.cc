@@ -1,0 +1,106 @@
+#include "run/settings.h"
+
+#include <gtest/gtest.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace rb::run {
+namespace {
+
+// Every case file path below is the embedded seed case; the tarball it names
+// need not exist for the checks that come before it, so source is pointed at
+// an existing file to get past that one.
+Overrides seed() {
+  Overrides o;
+  o.source = "/etc/hostname";
+  return o;
+}
+
+struct BadRow {
+  const char* name;
+  void (*apply)(Overrides&);
+  const char* message;  // part of the error
+};
+
+const BadRow kBad[] = {
+    {"space in arg", [](Overrides& o) { o.args = {"x=a b"}; }, "guest argument 'x=a b'"},
+    {"tab in arg", [](Overrides& o) { o.args = {"x=a\tinit=/bin/sh"}; }, "guest argument"},
+    {"newline in arg", [](Overrides& o) { o.args = {"x=a\ninit=/bin/sh"}; }, "guest argument"},
+    {"comma in arg", [](Overrides& o) { o.args = {"x=a,b"}; }, "guest argument"},
+    {"trials as arg", [](Overrides& o) { o.args = {"trials=3"}; }, "use --trials"},
+    {"label with slash", [](Overrides& o) { o.kernels = {"../../x,bug"}; }, "kernel label '../../x'"},
+    {"absolute label", [](Overrides& o) { o.kernels = {"/tmp/x,bug"}; }, "kernel label '/tmp/x'"},
+    {"duplicate label", [](Overrides& o) { o.kernels = {"a,bug", "a,fixed"}; }, "used twice"},
+    {"confidence 5", [](Overrides& o) { o.confidence = 5; }, "--confidence"},
+    {"significance 0", [](Overrides& o) { o.significance = 0; }, "--significance"},
+    {"fixed factor 0", [](Overrides& o) { o.fixed_factor = 0; }, "--fixed-factor"},
+    {"zero boots", [](Overrides& o) { o.boots = 0; }, "--boots"},
+    {"zero jobs", [](Overrides& o) { o.jobs = 0; }, "--jobs"},
+    {"huge jobs", [](Overrides& o) { o.jobs = 100000; }, "--jobs"},
+    {"zero vcpus", [](Overrides& o) { o.vcpus = 0; }, "--vcpus"},
+    {"hugepages beyond RAM", [](Overrides& o) { o.hugepages = 1024; }, "do not fit in 512 MiB"},
+    {"bad accel", [](Overrides& o) { o.accel = "xen"; }, "--accel"},
+    {"bad backend", [](Overrides& o) { o.backend = "docker"; }, "--backend"},
+    {"missing fragment", [](Overrides& o) { o.fragments = {"/nonexistent.config"}; }, "fragment not found"},
+    {"missing patch", [](Overrides& o) { o.kernels = {"a,bug,/nonexistent.patch"}; }, "patch not found"},
+    {"missing source", [](Overrides& o) { o.source = "/nonexistent.tar.xz"; }, "kernel source not found"},
+};
+
+TEST(Settings, RefusesBadInputBeforeAnyWork) {
+  for (const auto& row : kBad) {
+    Overrides o = seed();
+    row.apply(o);
+    try {
+      resolve_settings(o, "/tmp/out");
+      ADD_FAILURE() << row.name << ": accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Usage) << row.name;
+      EXPECT_NE(std::string(e.what()).find(row.message), std::string::npos) << row.name << ": " << e.what();
+    }
+  }
+}
+
+TEST(Settings, FlagsOverrideTheCase) {
+  Overrides o = seed();
+  o.trials = 7;
+  o.vcpus = 1;
+  o.variant = "minor";
+  o.args = {"readers=3"};
+  const Settings s = resolve_settings(o, "/tmp/out");
+  EXPECT_EQ(s.kase.name, "uffd-hugetlb");
+  EXPECT_EQ(s.trials, 7);
+  EXPECT_EQ(s.guest.vcpus, 1);
+  EXPECT_EQ(s.guest.args.at("variant"), "minor");
+  EXPECT_EQ(s.guest.args.at("readers"), "3");
+  EXPECT_EQ(s.guest.args.at("mapping"), "noreserve");  // from the case
+  EXPECT_EQ(s.out, "/tmp/out");
+}
+
+TEST(Settings, FixedKernelsRunMoreTrialsAndKernelArgsWin) {
+  const Settings s = resolve_settings(seed(), "/tmp/out");
+  KernelVariant fixed{"p", "fixed", {}, {{"mapping", "reserved"}}};
+  KernelVariant bug{"u", "bug", {}, {}};
+  EXPECT_EQ(s.trials_for(bug), s.trials);
+  EXPECT_EQ(s.trials_for(fixed), 3 * s.trials);
+  EXPECT_EQ(s.guest_for(fixed).args.at("mapping"), "reserved");
+  EXPECT_EQ(s.guest_for(bug).args.at("mapping"), "noreserve");
+}
+
+TEST(Settings, IdentityChangesWithWhatChangesARate) {
+  const std::string base = resolve_settings(seed(), "/tmp/a").identity();
+  EXPECT_EQ(resolve_settings(seed(), "/tmp/b").identity(), base) << "the output directory changes no rate";
+  const std::vector<void (*)(Overrides&)> changes = {
+      [](Overrides& o) { o.duration_ms = 999; }, [](Overrides& o) { o.vcpus = 1; },
+      [](Overrides& o) { o.memory_mb = 1024; },  [](Overrides& o) { o.hugepages = 40; },
+      [](Overrides& o) { o.accel = "tcg"; },     [](Overrides& o) { o.args = {"readers=1"}; },
+      [](Overrides& o) { o.signature = "BUG"; }, [](Overrides& o) { o.trials = 9; }};
+  for (size_t i = 0; i < changes.size(); ++i) {
+    Overrides o = seed();
+    changes[i](o);
+    EXPECT_NE(resolve_settings(o, "/tmp/a").identity(), base) << "change " << i;
+  }
+}
+
+}  // namespace
+}  // namespace rb::run

@@ -56,6 +56,7 @@ struct RunOutcome {
   int steps = 0, boots = 0, builds = 0;
   long trials = 0;
   double cost = 0;
+  double stated = -1;            // the confidence the answer was given with (driver only)
   bool over_budget = false;      // a step started at or above the budget
   bool no_boot_retried = false;  // a never-booting commit got a second step
 };
@@ -135,6 +136,8 @@ RunOutcome run_driver(const World& w, const Options& opt, uint64_t seed) {
     case Outcome::EndUntestable: o.kind = RunOutcome::Refused; break;
     default: o.kind = RunOutcome::Inconclusive;
   }
+  if (o.kind == RunOutcome::Named) o.stated = r.posterior;
+  if (o.kind == RunOutcome::Set) o.stated = r.ambiguous_posterior;
   o.bad_end_refused = r.outcome == Outcome::NotReproduced;
   o.steps = static_cast<int>(r.steps.size());
   o.boots = r.boots, o.builds = r.builds, o.trials = r.trials, o.cost = r.cost;
@@ -200,7 +203,8 @@ RunOutcome run_method(const std::string& m, const World& w, Options opt, uint64_
 
 struct Tally {
   int runs = 0, right = 0, wrong = 0, sets = 0, refused = 0, bad_end_refused = 0, inconclusive = 0;
-  int over_budget = 0, no_boot_retried = 0;
+  int over_budget = 0, no_boot_retried = 0, stated_runs = 0;
+  double stated = 0;  // sum of stated confidences of the runs that gave one
   double steps = 0, boots = 0, builds = 0, trials = 0, cost = 0;
   std::vector<double> costs;
   void add(const RunOutcome& o, int truth) {
@@ -214,6 +218,7 @@ struct Tally {
     inconclusive += o.kind == RunOutcome::Inconclusive;
     over_budget += o.over_budget;
     no_boot_retried += o.no_boot_retried;
+    if (o.stated >= 0) stated += o.stated, ++stated_runs;
     steps += o.steps, boots += o.boots, builds += o.builds, trials += o.trials, cost += o.cost;
     costs.push_back(o.cost);
   }
@@ -225,15 +230,22 @@ struct Tally {
   }
 };
 
+std::string fmt_stated(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4f", v);
+  return b;
+}
+
 void print_header() {
-  std::printf("  %-12s %6s %7s %7s %6s %7s %6s %6s %6s %6s %7s %7s %7s %5s\n", "method", "right", "wrong", "wr95%",
-              "set", "refused", "incon", "steps", "boots", "builds", "trials", "cost", "p95cost", "over");
+  std::printf("  %-12s %6s %7s %7s %7s %6s %7s %6s %6s %6s %6s %7s %7s %7s %5s\n", "method", "right", "wrong", "wr95%",
+              "stated", "set", "refused", "incon", "steps", "boots", "builds", "trials", "cost", "p95cost", "over");
 }
 
 void print_row(const std::string& m, const Tally& t) {
   const double n = t.runs;
-  std::printf("  %-12s %5.1f%% %6.2f%% %6.2f%% %5.1f%% %6.1f%% %5.1f%% %6.1f %6.1f %6.1f %7.0f %7.0f %7.0f %5d\n",
-              m.c_str(), 100 * t.right / n, 100 * t.wrong / n, 100 * t.wrong_upper(), 100 * t.sets / n,
+  const std::string stated = t.stated_runs ? fmt_stated(t.stated / t.stated_runs) : "-";
+  std::printf("  %-12s %5.1f%% %6.2f%% %6.2f%% %7s %5.1f%% %6.1f%% %5.1f%% %6.1f %6.1f %6.1f %7.0f %7.0f %7.0f %5d\n",
+              m.c_str(), 100 * t.right / n, 100 * t.wrong / n, 100 * t.wrong_upper(), stated.c_str(), 100 * t.sets / n,
               100 * t.refused / n, 100 * t.inconclusive / n, t.steps / n, t.boots / n, t.builds / n, t.trials / n,
               t.cost / n, t.p95_cost(), t.over_budget);
 }
@@ -323,7 +335,8 @@ int main(int argc, char** argv) {
               opt.runs, static_cast<unsigned long long>(opt.seed), opt.budget, opt.confidence, kBuildCost,
               kEmptyBootCost);
   std::printf("right/wrong: named the culprit / named a wrong commit or a set without it (confident but wrong);\n"
-              "wr95%%: one-sided 95%% upper bound of wrong; set: an ambiguous set holding the culprit; over: runs\n"
+              "wr95%%: one-sided 95%% upper bound of wrong; stated: mean confidence the driver gave its answers (named\n"
+              "commit or set); set: an ambiguous set holding the culprit; over: runs\n"
               "that started a step at or over the budget.\n");
   bool pass = true;
   for (size_t ci = 0; ci < cells.size(); ++ci) {

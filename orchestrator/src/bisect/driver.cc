@@ -69,9 +69,16 @@ const char* to_string(Outcome o) {
   return "?";
 }
 
+// A rate that changes after the culprit is modelled down to min_rate, the
+// smallest rate the bisection promises to catch.
+DriverParams Driver::with_change_floor(DriverParams p) {
+  p.posterior.change_floor = p.min_rate;
+  return p;
+}
+
 Driver::Driver(const CommitRange& range, DriverParams params, EvidenceLog& log, Tester& tester)
     : range_(range),
-      params_(std::move(params)),
+      params_(with_change_floor(std::move(params))),
       log_(log),
       tester_(tester),
       post_(range.graph, params_.posterior),

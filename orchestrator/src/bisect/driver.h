@@ -162,6 +162,7 @@ class Driver {
   std::optional<Step> strengthening_step(int c) const;
   std::vector<Step> plan(const CulpritPosterior& by) const;
   static PosteriorParams without_rate_change(PosteriorParams p);
+  static DriverParams with_change_floor(DriverParams p);
   std::vector<int> unsplittable_group(int c) const;
   std::optional<int> identical_parent(int c) const;
   OtherCrashShift other_crash_shift(int c) const;

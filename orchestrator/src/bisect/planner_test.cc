@@ -40,7 +40,9 @@ TEST(Planner, GainIsBoundedByOneBitAndGrowsWithTrials) {
     EXPECT_LE(gain, 1.0 + 1e-12);
     last = gain;
   }
-  EXPECT_GT(last, 0.9);  // 32 trials at rate 0.3 all but settle "is c <= 50?"
+  // 32 trials at rate 0.3 nearly settle "is c <= 50?" (a clean run leaves
+  // the doubt of a rate 10-30 times lower at 50: rate_change).
+  EXPECT_GT(last, 0.8);
   EXPECT_LT(planner.expected_gain(5, 32), planner.expected_gain(50, 32));
   EXPECT_NEAR(planner.expected_gain(100, 32), 0, 1e-12);  // the bad end teaches nothing about c
 }

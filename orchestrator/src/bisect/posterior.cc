@@ -54,6 +54,7 @@ CulpritPosterior::CulpritPosterior(const CommitGraph& graph, PosteriorParams par
     throw std::invalid_argument("need 0 <= rate_change < 1 and change factors");
   if (!(P.p_range_wrong > 0 && P.p_range_wrong < 1)) throw std::invalid_argument("need 0 < p_range_wrong < 1");
   if (P.min_ratio < 1) throw std::invalid_argument("need min_ratio >= 1");
+  if (!(P.change_floor >= 0 && P.change_floor < 1)) throw std::invalid_argument("need 0 <= change_floor < 1");
 
   const double lo = logit(P.rate_min), hi = logit(P.rate_max);
   for (int j = 0; j < P.rate_points; ++j) {
@@ -142,7 +143,8 @@ void CulpritPosterior::build_rows(int x) const {
     const double rho = P.dispersion[r];
     for (int j = 0; j < NP; ++j) {
       std::vector<double> terms;
-      for (const auto& [f, lw] : mix) terms.push_back(lw + sum_boots(p_grid_[j] * f, rho));
+      const double p = p_grid_[j];
+      for (const auto& [f, lw] : mix) terms.push_back(lw + sum_boots(std::max(p * f, std::min(p, P.change_floor)), rho));
       A[r * NP + j] = log_sum_exp(terms.data(), terms.size());
     }
     for (int i = 0; i < NE; ++i) C[r * NE + i] = sum_boots(e_grid_[i], rho);

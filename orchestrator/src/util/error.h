@@ -9,6 +9,7 @@ namespace rb {
 enum class ErrorKind {
   Usage,           // the user asked for something invalid (bad option, missing file)
   Infrastructure,  // the machinery failed (build failed, QEMU missing, disk full)
+  Interrupted,     // a stop was requested (Ctrl-C, SIGTERM, SIGHUP) while waiting
 };
 
 class Error : public std::runtime_error {
@@ -22,5 +23,6 @@ class Error : public std::runtime_error {
 
 inline Error usage_error(const std::string& what) { return Error(ErrorKind::Usage, what); }
 inline Error infra_error(const std::string& what) { return Error(ErrorKind::Infrastructure, what); }
+inline Error interrupted_error(const std::string& what) { return Error(ErrorKind::Interrupted, what); }
 
 }  // namespace rb

@@ -7,7 +7,12 @@
 
 namespace rb::vm {
 
-// The exact argument vector for a boot (also written into bundles).
+// The exact argument vector for a boot (also written into bundles). It has
+// `-sandbox on,...` (seccomp: no spawning, no privilege or affinity changes)
+// when the QEMU on PATH supports it, probed once per process.
 std::vector<std::string> qemu_command(const BootSpec& spec);
+
+// Runs the -sandbox probe now (uncached): does QEMU start with the sandbox on?
+bool probe_qemu_sandbox();
 
 }  // namespace rb::vm

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "util/error.h"
 #include "util/fs.h"
@@ -139,13 +140,17 @@ TEST_F(BuildKeyTest, HungMakeTimesOutNamingTheStep) {
     EXPECT_EQ(e.kind(), ErrorKind::Infrastructure);
     EXPECT_NE(std::string(e.what()).find("kernel build timed out after 1 s"), std::string::npos) << e.what();
   }
-  for (const auto& e : fs::directory_iterator(dir_->path() / "pids")) {
-    const pid_t pid = std::stoi(e.path().filename().string());
+  // SIGKILL is delivered asynchronously: wait (bounded) for each to die.
+  auto dead = [](pid_t pid) {
     std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
     std::string line;
     std::getline(stat, line);
-    EXPECT_TRUE(line.empty() || line.find(") Z") != std::string::npos)
-        << read_file(e.path()) << " " << pid << " survived the timeout";
+    return line.empty() || line.find(") Z") != std::string::npos;
+  };
+  for (const auto& e : fs::directory_iterator(dir_->path() / "pids")) {
+    const pid_t pid = std::stoi(e.path().filename().string());
+    for (int i = 0; i < 600 && !dead(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(dead(pid)) << read_file(e.path()) << " " << pid << " survived the timeout";
   }
 }
 

@@ -9,7 +9,8 @@ namespace rb::vm {
 
 // The exact argument vector for a boot (also written into bundles). It has
 // `-sandbox on,...` (seccomp: no spawning, no privilege or affinity changes)
-// when the QEMU on PATH supports it, probed once per process.
+// when the QEMU on PATH supports it, probed once per process
+// (RACEBISECT_QEMU_SANDBOX=off leaves it out, e.g. to compare race rates).
 std::vector<std::string> qemu_command(const BootSpec& spec);
 
 // Runs the -sandbox probe now (uncached): does QEMU start with the sandbox on?

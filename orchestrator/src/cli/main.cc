@@ -118,10 +118,13 @@ int main(int argc, char** argv) {
   try {
     for (auto& c : commands)
       if (int code = c(); code >= 0) return rb::stop_requested() ? stopped_code() : code;
+  } catch (const rb::Interrupted& e) {
+    std::cerr << "racebisect: interrupted: " << e.what() << "\n";
+    return rb::stop_requested() ? stopped_code() : 130;
   } catch (const rb::Error& e) {
-    if (rb::stop_requested() || e.kind() == rb::ErrorKind::Interrupted) {
+    if (rb::stop_requested()) {
       std::cerr << "racebisect: interrupted: " << e.what() << "\n";
-      return rb::stop_requested() ? stopped_code() : 130;
+      return stopped_code();
     }
     std::cerr << "racebisect: " << (e.kind() == rb::ErrorKind::Usage ? "error: " : "infrastructure error: ")
               << e.what() << "\n";

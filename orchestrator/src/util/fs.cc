@@ -263,7 +263,8 @@ FileLock::FileLock(const fs::path& path, const std::string& purpose, std::chrono
                " held by " + holder;
       if (!fail.empty()) {
         ::close(fd_);
-        throw stop_requested() ? interrupted_error(fail) : infra_error(fail);
+        if (stop_requested()) throw interrupted_error(fail);
+        throw infra_error(fail);
       }
       if (now - noted >= std::chrono::minutes(1)) {
         noted = now;

@@ -74,9 +74,8 @@ class FileLock {
  public:
   // Waits up to `timeout` for the lock. The holder writes "pid N: purpose"
   // into the file, so a waiter logs once what it waits for and who holds it.
-  // A stop request (Ctrl-C, SIGTERM) ends the wait with rb::Error
-  // (Interrupted); the timeout with rb::Error (infra); both name the lock
-  // and the holder.
+  // A stop request (Ctrl-C, SIGTERM) ends the wait with rb::Interrupted;
+  // the timeout with rb::Error (infra); both name the lock and the holder.
   explicit FileLock(const fs::path& path, const std::string& purpose = "",
                     std::chrono::seconds timeout = std::chrono::hours(3));
   ~FileLock();

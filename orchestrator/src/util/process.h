@@ -66,8 +66,8 @@ struct RunResult {
 };
 
 // Runs to completion, or to `timeout` (then kills the group: timed_out). A
-// stop request kills the group and throws rb::Error(Interrupted) naming what
-// was waited for. Throws rb::Error (infra) if the program cannot be started.
+// stop request kills the group and throws rb::Interrupted naming what was
+// waited for. Throws rb::Error (infra) if the program cannot be started.
 RunResult run_process(const std::vector<std::string>& argv, const ProcessOptions& opts = {},
                       std::optional<std::chrono::seconds> timeout = std::nullopt);
 

@@ -121,8 +121,10 @@ TEST_F(ProcessTest, StopRequestEndsAWaitAsInterrupted) {
     try {
       run_process({"sleep", "1000"}, {.cwd = {}, .output = {}, .env = {}, .what = "a long sleep"});
       return std::string("returned normally");
-    } catch (const Error& e) {
-      return std::string(e.kind() == ErrorKind::Interrupted ? "interrupted: " : "other: ") + e.what();
+    } catch (const Interrupted& e) {
+      return std::string("interrupted: ") + e.what();
+    } catch (const std::exception& e) {
+      return std::string("other: ") + e.what();
     }
   });
   std::this_thread::sleep_for(200ms);

@@ -142,6 +142,7 @@ BuildArtifact Builder::build(const KernelSpec& spec) {
   if (auto h = hit()) return *h;
   std::error_code ec;
   if (fs::exists(a.dir, ec)) {
+    if (auto h = hit()) return *h;  // committed meanwhile by a clone of the same tree (another lock)
     std::string why;
     verify_entry(a.dir, a.key, why);
     const fs::path q = quarantine(a.dir);

@@ -1,4 +1,4 @@
-// QEMU run directly through Boost.Process (the default backend).
+// QEMU run directly as a supervised child process (the default backend).
 #pragma once
 #include <string>
 #include <vector>

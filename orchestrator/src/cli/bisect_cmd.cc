@@ -169,8 +169,8 @@ std::function<int()> add_bisect(CLI::App& app) {
   sub->add_option("--rate-change", p.rate_change,
                   "prior probability that an affected commit fails less often than the common rate (default 0.1)");
   sub->add_option("--rate-change-factors", p.change_factors,
-                  "how much less often, as fractions of the common rate (default 0.3 0.1; add 0.05 to be safe "
-                  "against rates that rise 20-fold after the culprit, at a higher cost)");
+                  "how much less often, as fractions of the common rate, never below --min-rate "
+                  "(default 0.3 0.1 0.03)");
   sub->add_option("--json", f->json, "also write the result as JSON (schema racebisect-bisect/1) to this file");
   sub->add_flag("--log", f->log, "print the recorded bisection log of this session and exit");
   sub->add_flag("--replay", f->replay, "recompute the posterior from recorded evidence and exit");

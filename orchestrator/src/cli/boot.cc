@@ -23,6 +23,9 @@ int run_boot(const BootFlags& f) {
   if (!fs::exists(f.kernel)) throw usage_error("kernel image not found: " + f.kernel);
   run::Args args;
   run::apply_arg_flags(args, f.args);
+  // The host always says how many trials it wants: the guest contract checks
+  // the plan and the results against it.
+  if (f.test != "none" && !args.count("trials")) args["trials"] = "10";
   const fs::path out = f.out.empty() ? fs::absolute("racebisect-boot") : fs::absolute(f.out);
   fs::create_directories(out);
   const fs::path test_bin = fs::path(RB_GUEST_TEST_PATH).parent_path() / f.test;
@@ -48,7 +51,7 @@ int run_boot(const BootFlags& f) {
   spec.no_output_timeout = std::chrono::seconds(f.no_output_timeout);
   auto backend = f.backend == "libvirt" ? vm::make_libvirt_backend() : vm::make_qemu_backend();
   auto r = backend->boot(spec, [](std::string_view) { return !run::g_interrupted.load(); });
-  auto b = run::classify_boot(read_tail(spec.console_log, 64 << 20), r.end, 0);
+  auto b = run::classify_boot_file(spec, r.end);
   if (r.end == vm::BootEnd::LaunchError) b.detail = "VM did not start: " + r.error;
   std::cout << "accelerator: " << choice.reason << "\n"
             << "boot: " << run::to_string(b.outcome) << " (vm " << vm::to_string(r.end) << ", " << r.seconds

@@ -19,20 +19,6 @@ namespace rb::run {
 
 std::atomic<bool> g_interrupted{false};
 
-std::string guest_cmdline(int hugepages, const std::string& test, const Args& args) {
-  // oops=panic + panic=-1: any oops ends the boot at once (QEMU exits through
-  // -no-reboot) instead of leaving a half-dead guest to time out.
-  std::string s = "console=ttyS0 oops=panic panic=-1 hugepages=" + std::to_string(hugepages) + " rb.test=" + test;
-  std::string joined;
-  for (auto& [k, v] : args) {
-    if (k.find_first_of(" ,=\"") != std::string::npos || v.find_first_of(" ,\"") != std::string::npos)
-      throw usage_error("guest argument " + k + "=" + v + " must not contain spaces, commas or quotes");
-    joined += (joined.empty() ? "" : ",") + k + "=" + v;
-  }
-  if (!joined.empty()) s += " rb.args=" + joined;
-  return s;
-}
-
 vm::BootSpec trial_boot_spec(const GuestSetup& g, const fs::path& kernel, const fs::path& initrd, vm::Accel accel,
                              int trials, int seed, const fs::path& console_log) {
   Args args = g.args;
@@ -157,15 +143,14 @@ CampaignResult run_campaign(const CampaignOptions& o) {
       spec.name = "rb-" + kr.variant.label;
       const auto start = std::chrono::steady_clock::now();
       std::optional<double> first_result;
-      console::ConsoleParser live;
+      console::ConsoleParser live(contract_for(spec.cmdline));
       auto r = backend->boot(spec, [&](std::string_view chunk) {
         live.feed(chunk);
         if (!first_result && live.report().ktap_seen)
           first_result = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         return !g_interrupted.load();
       });
-      std::string text = read_tail(spec.console_log, 64 << 20);
-      BootRecord b = classify_boot(text, r.end, trials);
+      BootRecord b = classify_boot_file(spec, r.end);
       if (r.end == vm::BootEnd::LaunchError) b.detail = "VM did not start: " + r.error;
       b.kernel_label = kr.variant.label;
       b.index = task.boot + 1;

@@ -13,6 +13,7 @@
 #include "record/records.h"
 #include "run/classify.h"
 #include "run/case.h"
+#include "run/contract.h"
 #include "vm/backend.h"
 
 namespace rb::run {
@@ -64,9 +65,6 @@ void validate(const CampaignOptions& o);
 extern std::atomic<bool> g_interrupted;
 
 CampaignResult run_campaign(const CampaignOptions& o);
-
-// The kernel command line for one boot (also used by bisect steps).
-std::string guest_cmdline(int hugepages, const std::string& test, const Args& args);
 
 // What every trial boot shares, whoever runs it (reproduce or a bisect step).
 struct GuestSetup {

@@ -56,7 +56,7 @@ CommitCounts CommitRunner::run(const std::string& commit, const kernel::BuildArt
     const int seed = static_cast<int>(std::random_device{}() % 1000000000);
     vm::BootSpec spec = trial_boot_spec(guest, k.bzimage, initramfs_, *accel_, trials, seed,
                                         cfg_.out / "boots" / (commit.substr(0, 12) + "-" + std::to_string(seed) + ".log"));
-    console::ConsoleParser live;
+    console::ConsoleParser live(contract_for(spec.cmdline));
     size_t seen = 0;
     auto r = backend->boot(spec, [&](std::string_view chunk) {
       live.feed(chunk);
@@ -71,7 +71,7 @@ CommitCounts CommitRunner::run(const std::string& commit, const kernel::BuildArt
       }
       return !stop && !g_interrupted.load();
     });
-    BootRecord b = classify_boot(read_tail(spec.console_log, 64 << 20), r.end, trials);
+    BootRecord b = classify_boot_file(spec, r.end);
     b.kernel_label = commit.substr(0, 12);
     b.index = boot_counter_;
     b.seconds = r.seconds;

@@ -11,6 +11,7 @@
 #include "cli/bisect_step.h"
 #include "cli/boot.h"
 #include "cli/build_cmd.h"
+#include "cli/flag_checks.h"
 #include "cli/reproduce.h"
 #include "run/campaign.h"
 #include "util/error.h"
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   if (verbose) spdlog::set_level(spdlog::level::debug);
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
+  if (int code = rb::cli::check_flags(app); code != 0) return code;  // bad input: before any work
   try {
     for (auto& c : commands)
       if (int code = c(); code >= 0) return code;

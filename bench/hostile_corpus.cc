@@ -38,7 +38,8 @@ struct Tally {
 };
 
 bool counts_as(const std::string& out, const ScriptedConsole& c) {
-  return out.find(std::to_string(c.want.passes) + " pass, " + std::to_string(c.want.fails) + " fail") !=
+  // "...s): 3 pass, 1 fail, 0 infra": anchored, so "103 pass" is not "3 pass".
+  return out.find("s): " + std::to_string(c.want.passes) + " pass, " + std::to_string(c.want.fails) + " fail,") !=
          std::string::npos;
 }
 

@@ -69,14 +69,15 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 // otherwise run with the default silently.
 void known_keys(const Source& src, const toml::table& t, const std::string& where,
                 std::initializer_list<std::string_view> known) {
-  for (const auto& [k, v] : t) {
-    if (std::find(known.begin(), known.end(), k.str()) != known.end()) continue;
-    std::string msg = "unknown key " + validate::quoted(k.str()) + " in " + where;
+  for (const auto& kv : t) {
+    const std::string_view key = kv.first.str();  // a plain name: lambdas may not capture bindings (clang 14)
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string msg = "unknown key " + validate::quoted(key) + " in " + where;
     const auto best = std::min_element(known.begin(), known.end(), [&](auto a, auto b) {
-      return edit_distance(k.str(), a) < edit_distance(k.str(), b);
+      return edit_distance(key, a) < edit_distance(key, b);
     });
-    if (best != known.end() && edit_distance(k.str(), *best) <= 2) msg += " (did you mean '" + std::string(*best) + "'?)";
-    src.fail(k.source(), msg);
+    if (best != known.end() && edit_distance(key, *best) <= 2) msg += " (did you mean '" + std::string(*best) + "'?)";
+    src.fail(kv.first.source(), msg);
   }
 }
 
@@ -123,15 +124,16 @@ std::vector<fs::path> opt_paths(const Source& src, const toml::table& t, std::st
 Args read_args(const Source& src, const toml::table* t, const std::string& path) {
   Args out;
   if (!t) return out;
-  for (const auto& [k, n] : *t) {
+  for (const auto& kv : *t) {
+    const std::string_view k = kv.first.str();
+    const toml::node& n = kv.second;
     std::string v;
     if (auto s = n.as_string()) v = s->get();
     else if (auto i = n.as_integer()) v = std::to_string(i->get());
     else if (auto b = n.as_boolean()) v = b->get() ? "1" : "0";
-    else src.fail(n.source(), path + "." + std::string(k.str()) + " must be a string, integer or boolean, not " +
-                                  type_name(n));
-    src.located(n.source(), [&] { validate::guest_arg(k.str(), v); });
-    out[std::string(k.str())] = v;
+    else src.fail(n.source(), path + "." + std::string(k) + " must be a string, integer or boolean, not " + type_name(n));
+    src.located(n.source(), [&] { validate::guest_arg(k, v); });
+    out[std::string(k)] = v;
   }
   return out;
 }

@@ -32,10 +32,11 @@
 #include <string_view>
 #include <vector>
 
+#include "line_forwarder.h"
+
 namespace {
 
-constexpr std::string_view kMarker = "racebisect-init";
-constexpr size_t kMaxLine = 4000;  // below the host's 4096-byte line cut
+constexpr std::string_view kMarker = rb_init::LineForwarder::kMarker;
 
 std::string g_prefix = "racebisect-init: ";  // gains the nonce once /proc/cmdline is read
 int g_console = 1;
@@ -80,47 +81,12 @@ bool valid_name(const std::string& s) {
   for (;;) pause();
 }
 
-// Copies the test's output to the console, one whole line per write. Only
-// printable ASCII and TAB pass, so what is checked here is exactly what the
-// host's sanitizer will see; lines are cut at kMaxLine (never split: a split
-// would start a new line with whatever the test chose).
-class LineForwarder {
- public:
-  void feed(std::string_view data) {
-    for (char c : data) {
-      if (c == '\n') {
-        emit();
-        continue;
-      }
-      const auto u = static_cast<unsigned char>(c);
-      if ((u < 0x20 && c != '\t') || u >= 0x7f) continue;
-      if (line_.size() < kMaxLine) line_ += c;
-    }
-  }
-  void flush() {
-    if (!line_.empty()) emit();
-  }
-
- private:
-  void emit() {
-    if (std::string_view(line_).starts_with(kMarker)) {
-      write_all(g_console, "# defused: " + line_ + "\n");
-      if (!forged_) say("error the test printed a line starting with racebisect-init");
-      forged_ = true;
-    } else {
-      write_all(g_console, line_ + "\n");
-    }
-    line_.clear();
-  }
-  std::string line_;
-  bool forged_ = false;
-};
-
 // Forwards the pipe until the test has exited (then drains what is left
 // without blocking: an orphan holding the pipe open must not keep us here)
 // or the pipe is closed (then waits). PID 1 reaps every orphan meanwhile.
 int forward_until_exit(pid_t test, int pipe_fd) {
-  LineForwarder fwd;
+  rb_init::LineForwarder fwd([](std::string_view line) { write_all(g_console, line); },
+                            [] { say("error the test printed a line starting with racebisect-init"); });
   char buf[4096];
   int status = 0;
   bool exited = false, eof = false;

@@ -28,8 +28,9 @@ void expect_verdict(const ScriptedConsole& c, const BootRecord& b) {
   EXPECT_EQ(b.fails(), c.want.fails) << b.detail;
   EXPECT_NE(b.detail.find(c.want.detail), std::string::npos) << "detail: " << b.detail << "\nwant: " << c.want.detail;
   // A boot that breaks the contract never contributes to a rate.
-  if (c.want.outcome != Outcome::Pass && c.want.outcome != Outcome::Fail && c.want.passes + c.want.fails == 0)
+  if (c.want.outcome != Outcome::Pass && c.want.outcome != Outcome::Fail && c.want.passes + c.want.fails == 0) {
     EXPECT_EQ(b.passes() + b.fails(), 0);
+  }
 }
 
 TEST(GuestContract, EveryRowOfTheTable) {

@@ -142,22 +142,29 @@ TEST(BadInput, EveryRowOfTheTableExitsBeforeAnyWork) {
     write_file_atomic(bin / tool, std::string("#!/bin/sh\necho ") + tool + " >> " + started.string() + "\nexit 1\n");
     fs::permissions(bin / tool, fs::perms::owner_all);
   }
+  // Run from a directory outside any git tree (the build dir is inside one).
+  const fs::path outside = fs::temp_directory_path() / ("rb-bad-input-cwd-" + std::to_string(::getpid()));
+  fs::create_directories(outside);
   int n = 0;
   for (const auto& row : rows()) {
     SCOPED_TRACE("row " + std::to_string(++n) + ": " + subst(row.args.empty() ? "" : row.args[0], scratch, file, kase));
     if (!row.case_text.empty()) write_file_atomic(kase, row.case_text);
     std::vector<std::string> argv{binary()};
     for (const auto& a : row.args) argv.push_back(subst(a, scratch, file, kase));
-    // A row that slipped through must fail on something else, never build.
-    if (row.args[0] == "reproduce" || row.args[0] == "build")
-      argv.insert(argv.end(), {"--source", "/nonexistent/rb-bad-input.tar.xz"});
+    // A row that slipped through must fail on something else, never build
+    // (and never touch a real repository: bisect commands default to the
+    // current directory's git tree).
+    fs::remove_all(started);
+    fs::remove_all(cache);
+    fs::remove_all(dir / "bundle");
+    if (row.args[0] != "boot") argv.insert(argv.end(), {"--source", "/nonexistent/rb-bad-input-source"});
     if (row.args[0] == "reproduce" && std::find(row.args.begin(), row.args.end(), "--out") == row.args.end())
       argv.insert(argv.end(), {"--out", (dir / "bundle").string()});
     const auto r = testing::spawn(argv,
                                   {{"PATH", bin.string() + ":" + std::getenv("PATH")},
                                    {"RACEBISECT_CACHE", cache.string()},
                                    {"RB_FAKE_ARGV_LOG", started.string()}},
-                                  std::chrono::seconds(60));
+                                  std::chrono::seconds(60), outside.string());
     EXPECT_EQ(r.exit_code, row.code) << r.output;
     EXPECT_NE(r.output.find(subst(row.message, scratch, file, kase)), std::string::npos)
         << "want: " << subst(row.message, scratch, file, kase) << "\ngot: " << r.output;
@@ -167,6 +174,7 @@ TEST(BadInput, EveryRowOfTheTableExitsBeforeAnyWork) {
     std::cout << "row " << n << ": exit " << r.exit_code << " in " << r.seconds << " s\n";
   }
   fs::remove_all(dir);
+  fs::remove_all(outside);
 }
 
 }  // namespace

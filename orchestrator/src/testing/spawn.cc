@@ -55,7 +55,7 @@ struct Pipe {
 }  // namespace
 
 Spawned spawn(const std::vector<std::string>& argv, const std::map<std::string, std::optional<std::string>>& env,
-              std::chrono::seconds timeout) {
+              std::chrono::seconds timeout, const std::string& cwd) {
   std::vector<std::string> args = argv, envs = merged_env(env);
   auto cargs = c_strings(args), cenv = c_strings(envs);
   Pipe out;
@@ -63,6 +63,7 @@ Spawned spawn(const std::vector<std::string>& argv, const std::map<std::string, 
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, out.fd[1], 1);
   posix_spawn_file_actions_adddup2(&fa, out.fd[1], 2);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);  // its own group: a timeout kills it all

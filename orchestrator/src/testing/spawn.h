@@ -19,9 +19,10 @@ struct Spawned {
   long max_rss_kb = 0;
 };
 
-// `env`: variables set (or, with nullopt, removed) on top of ours.
+// `env`: variables set (or, with nullopt, removed) on top of ours; `cwd`:
+// where it runs (empty: here).
 Spawned spawn(const std::vector<std::string>& argv,
               const std::map<std::string, std::optional<std::string>>& env = {},
-              std::chrono::seconds timeout = std::chrono::seconds(60));
+              std::chrono::seconds timeout = std::chrono::seconds(60), const std::string& cwd = "");
 
 }  // namespace rb::testing

@@ -129,7 +129,9 @@ TEST(Install, InstalledBinaryReproducesFromAnotherDirectory) {
   for (const auto& k : j["kernels"]) {
     EXPECT_EQ(k["infra_errors"].get<int>(), 0) << k.dump();
     EXPECT_GE(k["trials"].get<int>(), 2) << k.dump();
-    if (k["label"] == "patched") EXPECT_EQ(k["failures"].get<int>(), 0) << k.dump();
+    if (k["label"] == "patched") {
+      EXPECT_EQ(k["failures"].get<int>(), 0) << k.dump();
+    }
   }
   EXPECT_TRUE(fs::exists(cwd.path() / "bundle" / "case.toml"));
 }

@@ -13,6 +13,7 @@
 #include "cli/bisect_step.h"
 #include "cli/boot.h"
 #include "cli/build_cmd.h"
+#include "cli/doctor.h"
 #include "cli/reproduce.h"
 #include "run/campaign.h"
 #include "util/error.h"
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
   std::vector<std::function<int()>> commands{rb::cli::add_reproduce(app), rb::cli::add_boot(app),
                                               rb::cli::add_build(app),
                                               rb::cli::add_bisect_step(app),
-                                              rb::cli::add_bisect(app)};
+                                              rb::cli::add_bisect(app), rb::cli::add_doctor(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

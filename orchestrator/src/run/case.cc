@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include "run/paths.h"
 #include "util/error.h"
 
 namespace rb::run {
@@ -96,6 +97,6 @@ void apply_arg_flags(Args& args, const std::vector<std::string>& flags) {
   }
 }
 
-fs::path default_case_path() { return fs::path(RB_SOURCE_DIR) / "kernels" / "cases" / "uffd-hugetlb.toml"; }
+fs::path default_case_path() { return data_layout().data / "cases" / "uffd-hugetlb.toml"; }
 
 }  // namespace rb::run

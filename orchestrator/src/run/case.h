@@ -35,7 +35,8 @@ void apply_arg_flags(Args& args, const std::vector<std::string>& flags);
 
 // Throws rb::Error(Usage) naming the file and the bad key.
 Case load_case(const std::filesystem::path& file);
-// The embedded default: the seed race, kernels/cases/uffd-hugetlb.toml.
+// The default: the seed race, cases/uffd-hugetlb.toml in the data directory
+// (see run/paths.h).
 std::filesystem::path default_case_path();
 
 }  // namespace rb::run

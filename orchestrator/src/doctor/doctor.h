@@ -57,7 +57,9 @@ struct Report {
 
 struct DeviceNode {
   bool exists = false;
-  std::string group;  // group name (or number when it has none)
+  unsigned gid = 0;
+  std::string group;  // group name; empty when the gid has none here (a
+                      // container given the host's node with --group-add)
   unsigned mode = 0;  // permission bits
   bool usable = false;  // this user can open it read-write
 };

@@ -24,7 +24,7 @@ struct FakeHost : Host {
   std::map<std::string, RunResult> answers;  // by argv[1..] joined with spaces
   std::set<fs::path> files;
   std::string meminfo = "MemTotal: 24000000 kB\nMemAvailable:   20000000 kB\n";
-  DeviceNode kvm{true, "kvm", 0660, true};
+  DeviceNode kvm{true, 994, "kvm", 0660, true};
   std::optional<std::uint64_t> free = 100 * kGiB;
   std::string not_writable;
   std::optional<vm::AccelChoice> probe = vm::AccelChoice{vm::Accel::Kvm, "KVM probe booted a guest in 1.2 s: using KVM"};
@@ -112,10 +112,15 @@ const Row kRows[] = {
     {"no /dev/kvm: accel", [](FakeHost& h, Options&, DataTree&) { h.kvm = {}; }, "accel", Status::Warn, "no /dev/kvm",
      "--device /dev/kvm", 0},
     {"no /dev/kvm: device", [](FakeHost& h, Options&, DataTree&) { h.kvm = {}; }, "kvm-device", Status::Skip, "TCG", "", 0},
-    {"/dev/kvm root 0600", [](FakeHost& h, Options&, DataTree&) { h.kvm = {true, "root", 0600, true}; }, "kvm-device",
+    {"/dev/kvm root 0600", [](FakeHost& h, Options&, DataTree&) { h.kvm = {true, 0, "root", 0600, true}; }, "kvm-device",
      Status::Warn, "group root, mode 0600", "chgrp kvm /dev/kvm && chmod 0660 /dev/kvm", 0},
-    {"/dev/kvm not ours", [](FakeHost& h, Options&, DataTree&) { h.kvm = {true, "kvm", 0660, false}; }, "kvm-device",
+    {"/dev/kvm not ours", [](FakeHost& h, Options&, DataTree&) { h.kvm = {true, 994, "kvm", 0660, false}; }, "kvm-device",
      Status::Warn, "not usable", "--group-add", 0},
+    {"/dev/kvm from the host in a container",
+     [](FakeHost& h, Options&, DataTree&) { h.kvm = {true, 994, "", 0660, true}; }, "kvm-device", Status::Ok,
+     "group gid 994 (no name here), mode 0660, usable", "", 0},
+    {"/dev/kvm root-owned in a container", [](FakeHost& h, Options&, DataTree&) { h.kvm = {true, 0, "", 0600, true}; },
+     "kvm-device", Status::Warn, "mode 0600", "chgrp kvm", 0},
     {"/dev/kvm fine", [](FakeHost&, Options&, DataTree&) {}, "kvm-device", Status::Ok, "group kvm, mode 0660, usable", "", 0},
     {"default uri reachable", [](FakeHost&, Options&, DataTree&) {}, "libvirt", Status::Ok, "hypervisor QEMU 7.2.19", "", 0},
     {"default uri down: only a warning",

@@ -77,7 +77,8 @@ class RealHost : public Host {
     d.exists = true;
     d.mode = st.st_mode & 07777;
     const struct group* g = ::getgrgid(st.st_gid);
-    d.group = g ? g->gr_name : std::to_string(st.st_gid);
+    d.gid = st.st_gid;
+    d.group = g ? g->gr_name : "";
     const int fd = ::open(p.c_str(), O_RDWR | O_CLOEXEC);
     d.usable = fd >= 0;
     if (fd >= 0) ::close(fd);

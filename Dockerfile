@@ -37,7 +37,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       qemu-system-x86 \
       make gcc libc6-dev flex bison bc perl libelf-dev xz-utils git ccache linux-source-6.1 \
-      libboost-filesystem1.74.0 libsqlite3-0 libssl3 libfmt9 libvirt0 \
+      libboost-filesystem1.74.0 libsqlite3-0 libssl3 libfmt9 libtomlplusplus3 libvirt0 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build ${PREFIX}/bin/racebisect ${PREFIX}/bin/racebisect
 COPY --from=build ${PREFIX}/libexec/racebisect ${PREFIX}/libexec/racebisect

@@ -91,10 +91,13 @@ TEST(Bisect, SelfDrivingBisectionSurvivesCtrlCAndFindsTheCulprit) {
   {
     // Ctrl-C once some evidence is in: the run must stop with 130 and keep it.
     Process p(argv, {.cwd = {}, .output = log1, .env = {}});
-    for (int i = 0; i < 600 && p.running(); ++i) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      if (read_file(log1).find("boot 2:") != std::string::npos) break;
-    }
+    // Wait for the second finished boot ("... trials so far"): the log, not the clock, decides.
+    auto boots_done = [&] {
+      const std::string text = read_file(log1);
+      const auto first = text.find("trials so far");
+      return first != std::string::npos && text.find("trials so far", first + 1) != std::string::npos;
+    };
+    while (p.running() && !boots_done()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     ASSERT_TRUE(p.running()) << read_file(log1);
     ::kill(p.pid(), SIGINT);
     auto code = p.wait_for(std::chrono::seconds(120));

@@ -2,6 +2,8 @@
 // Exit codes: 0 reproduced / good, 1 not reproduced / bad, 2 bad input,
 // 3 infrastructure error, 125 skip (bisect-step), 130 interrupted.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <csignal>
 #include <iostream>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -11,6 +13,7 @@
 #include "cli/bisect_step.h"
 #include "cli/boot.h"
 #include "cli/build_cmd.h"
+#include "cli/nightly.h"
 #include "cli/reproduce.h"
 #include "run/campaign.h"
 #include "util/error.h"
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
                                               rb::cli::add_build(app),
                                               rb::cli::add_bisect_step(app),
                                               rb::cli::add_bisect(app)};
+  for (auto& c : rb::cli::add_nightly(app)) commands.push_back(std::move(c));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -41,7 +45,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("racebisect"));
-  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+  // On a terminal, every log line first clears the live progress line.
+  spdlog::set_pattern(::isatty(STDERR_FILENO) ? "\r\033[K[%H:%M:%S] %^%l%$ %v" : "[%H:%M:%S] %^%l%$ %v");
   if (verbose) spdlog::set_level(spdlog::level::debug);
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);

@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/progress.h"
 #include "report/summary.h"
+#include "run/campaign.h"
 
 namespace rb::report {
 
@@ -22,9 +24,14 @@ struct BundleText {
   nlohmann::json results;
   std::string summary;  // the terminal table and verdict
 };
-// Summarises `r` into the bundle's texts; `extra` fields are added to the JSON.
-BundleText render_bundle(const run::CampaignResult& r, double confidence, double significance,
-                         const nlohmann::json& extra);
+// Summarises `r` into the bundle's texts; `extra` fields are added to the
+// JSON; `stopping` is the sequential rule's state when it ran.
+BundleText render_bundle(const run::Settings& s, const run::CampaignResult& r, const nlohmann::json& extra,
+                         const stats::ReproduceStopping* stopping = nullptr);
+
+// Progress of a campaign after `e` (counts, phase, ETA).
+ProgressState campaign_progress(const run::Settings& s, const run::CampaignEvent& e, const run::CampaignResult& r,
+                                const stats::ReproduceStopping* stopping = nullptr);
 
 // Writes results.json, summary.txt and rerun.sh into `dir` atomically.
 void write_bundle(const std::filesystem::path& dir, const BundleText& t, const run::CampaignResult& r);

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 
+#include "report/documents.h"
+#include "report/stopping.h"
 #include "stats/binomial.h"
+#include "stats/poisson.h"
 
 namespace rb::report {
 
@@ -64,12 +67,40 @@ KernelSummary summarize_kernel(const run::KernelRun& k, double confidence) {
   auto d = stats::binomial_dispersion(per_boot);
   s.overdispersed = d.overdispersed;
   s.dispersion_p = d.p_value;
+  s.exposure = stats::summarize_exposure(k.boots, confidence);
   return s;
 }
 
 namespace {
 
 std::string pct(double x) { return fmt::format("{:.1f}%", 100 * x); }
+
+// Exposure comparison, one-sided: does the bug kernel race faster?
+std::optional<double> rate_ratio_p(const KernelSummary& bug, const KernelSummary& fixed) {
+  if (bug.exposure.seconds <= 0 || fixed.exposure.seconds <= 0) return std::nullopt;
+  return stats::rate_ratio(bug.exposure.failures, bug.exposure.seconds, fixed.exposure.failures,
+                           fixed.exposure.seconds, 0.95, stats::Alternative::Greater)
+      .p_value;
+}
+
+// The sequential rule said what was shown; the verdict repeats it.
+Verdict decide_sequential(const Summary& s, const KernelSummary& bug, const KernelSummary& fixed) {
+  const auto& st = *s.stopping;
+  Verdict v;
+  v.p_value = stats::fisher_exact_greater(bug.failures, bug.trials, fixed.failures, fixed.trials);
+  v.rate_ratio_p = rate_ratio_p(bug, fixed);
+  const bool race = st.unpatched().finding == stats::Finding::RacePresent;
+  const bool fixed_shown = st.patched().finding == stats::Finding::Fixed;
+  if (bug.trials == 0 || (race && fixed.trials == 0 && st.patched().state != stats::StopState::Continue)) {
+    v.kind = VerdictKind::Infrastructure;
+    v.line = "no verdict: a kernel produced no trial (" + bug.label + " " + std::to_string(bug.trials) + ", " +
+             fixed.label + " " + std::to_string(fixed.trials) + " trials); " + stopping_line(st);
+    return v;
+  }
+  v.kind = race && fixed_shown ? VerdictKind::Reproduced : VerdictKind::NotReproduced;
+  v.line = std::string(v.kind == VerdictKind::Reproduced ? "reproduced: " : "NOT reproduced: ") + stopping_line(st);
+  return v;
+}
 
 Verdict decide(const Summary& s) {
   Verdict v;
@@ -83,6 +114,7 @@ Verdict decide(const Summary& s) {
     v.line = "no kernel with role \"bug\": nothing to reproduce";
     return v;
   }
+  if (s.stopping && fixed) return decide_sequential(s, *bug, *fixed);
   if (bug->trials == 0) {
     v.line = fmt::format("{}: no completed trial ({} infra errors, {} boot failures, {} hangs, {} crashes){}",
                          bug->label, bug->infra_errors, bug->boot_failures, bug->hangs, bug->crashes,
@@ -101,6 +133,7 @@ Verdict decide(const Summary& s) {
     return v;
   }
   v.p_value = stats::fisher_exact_greater(bug->failures, bug->trials, fixed->failures, fixed->trials);
+  v.rate_ratio_p = rate_ratio_p(*bug, *fixed);
   std::string fixed_part =
       fixed->failures == 0
           ? fmt::format("{}: 0/{}, rate < {} at {:.0f}%", fixed->label, fixed->trials, pct(fixed->exact_high),
@@ -125,37 +158,58 @@ Verdict decide(const Summary& s) {
 
 }  // namespace
 
-Summary summarize(const run::CampaignResult& r, double confidence, double significance) {
+Summary summarize(const run::CampaignResult& r, double confidence, double significance,
+                  const stats::ReproduceStopping* stopping) {
   Summary s;
   s.confidence = confidence;
   s.significance = significance;
+  s.stopping = stopping;
   for (const auto& k : r.kernels) s.kernels.push_back(summarize_kernel(k, confidence));
   s.verdict = decide(s);
   return s;
 }
 
+namespace {
+
+std::string per_second(const stats::ExposureSummary& e) {
+  if (e.seconds <= 0) return "-";
+  return fmt::format("{:.3g}", e.rate.rate);
+}
+
+std::string per_second_ci(const stats::ExposureSummary& e) {
+  if (e.seconds <= 0) return "-";
+  return fmt::format("[{:.3g}, {:.3g}]", e.rate.ci.low, e.rate.ci.high);
+}
+
+}  // namespace
+
 std::string render_table(const Summary& s) {
   auto opt = [](const std::optional<double>& x) { return x ? fmt::format("{:.2f}", *x) : std::string("-"); };
-  std::string out = fmt::format("{:<28} {:>6} {:>5} {:>6} {:>5} {:>5} {:>7} {:>19} {:>8} {:>8} {:>7} {:>8}\n", "kernel",
-                                "role", "boots", "trials", "fail", "infra", "rate",
-                                fmt::format("{:.0f}% CI", 100 * s.confidence), "ttff_s", "boot_s", "trial/s",
-                                "build");
+  const std::string ci = fmt::format("{:.0f}% CI", 100 * s.confidence);
+  std::string out = fmt::format("{:<24} {:>6} {:>5} {:>6} {:>5} {:>5} {:>7} {:>17} {:>7} {:>19} {:>7} {:>7} {:>7}\n",
+                                "kernel", "role", "boots", "trials", "fail", "infra", "rate", ci, "fail/s",
+                                ci + " (/s)", "ttff_s", "boot_s", "build");
   for (const auto& k : s.kernels) {
     std::string build = !k.build_error.empty() ? "FAILED" : k.cache_hit ? "cached" : fmt::format("{:.0f}s", k.build_seconds);
-    out += fmt::format("{:<28} {:>6} {:>5} {:>6} {:>5} {:>5} {:>7} {:>19} {:>8} {:>8} {:>7.2f} {:>8}\n", k.label, k.role,
-                       k.boots, k.trials, k.failures, k.infra_errors, pct(k.rate),
-                       fmt::format("[{}, {}]", pct(k.ci_low), pct(k.ci_high)), opt(k.median_first_failure_s),
-                       opt(k.median_boot_to_first_trial_s), k.trials_per_s, build);
+    out += fmt::format("{:<24} {:>6} {:>5} {:>6} {:>5} {:>5} {:>7} {:>17} {:>7} {:>19} {:>7} {:>7} {:>7}\n", k.label,
+                       k.role, k.boots, k.trials, k.failures, k.infra_errors, pct(k.rate),
+                       fmt::format("[{}, {}]", pct(k.ci_low), pct(k.ci_high)), per_second(k.exposure),
+                       per_second_ci(k.exposure), opt(k.median_first_failure_s), opt(k.median_boot_to_first_trial_s),
+                       build);
     if (k.crashes || k.boot_failures || k.hangs)
-      out += fmt::format("  {:<26} {} crash(es), {} boot failure(s), {} hang/timeout(s)\n", "", k.crashes,
+      out += fmt::format("  {:<22} {} crash(es), {} boot failure(s), {} hang/timeout(s)\n", "", k.crashes,
                          k.boot_failures, k.hangs);
-    for (const auto& t : k.crash_titles) out += fmt::format("  {:<26} crash: {}\n", "", t);
+    for (const auto& t : k.crash_titles) out += fmt::format("  {:<22} crash: {}\n", "", t);
     if (k.overdispersed)
-      out += fmt::format("  {:<26} note: per-boot rates vary more than binomial (p = {:.3g}); the pooled interval is optimistic\n",
+      out += fmt::format("  {:<22} note: per-boot rates vary more than binomial (p = {:.3g}); the pooled interval is optimistic\n",
                          "", k.dispersion_p);
   }
-  out += "ttff_s: median guest seconds from the first trial to the first failure, over failing boots;\n"
-         "boot_s: median host seconds from QEMU start to the start of the guest test (its KTAP header).\n";
+  out += "rate: failed trials / trials (Wilson); fail/s: failures per racing-second, each trial counted up to its\n"
+         "first failure (Garwood); ttff_s: median guest seconds from the first trial to the first failure, over\n"
+         "failing boots; boot_s: median host seconds from QEMU start to the start of the guest test.\n";
+  if (s.verdict.rate_ratio_p)
+    out += fmt::format("rate ratio (fail/s, bug vs fixed): one-sided conditional binomial p = {:.3g}\n",
+                       *s.verdict.rate_ratio_p);
   out += "verdict: " + s.verdict.line + "\n";
   return out;
 }
@@ -168,7 +222,10 @@ nlohmann::json to_json(const Summary& s, const run::CampaignResult& r) {
                                                                           : "infrastructure_error"},
                   {"line", s.verdict.line},
                   {"exit_code", s.verdict.exit_code()},
-                  {"p_value", s.verdict.p_value ? json(*s.verdict.p_value) : json(nullptr)}};
+                  {"p_value", s.verdict.p_value ? json(*s.verdict.p_value) : json(nullptr)},
+                  {"rate_ratio_p_value", s.verdict.rate_ratio_p ? json(*s.verdict.rate_ratio_p) : json(nullptr)},
+                  {"design", s.stopping ? "sequential" : "fixed"}};
+  j["schema"] = kResultsSchema;
   j["confidence"] = s.confidence;
   j["significance"] = s.significance;
   j["accelerator"] = r.accel_reason;
@@ -201,7 +258,11 @@ nlohmann::json to_json(const Summary& s, const run::CampaignResult& r) {
                           {"bzimage_sha256", kr.artifact.bzimage_sha256},
                           {"source", kr.artifact.source_identity},
                           {"error", k.build_error}}},
-               {"args", kr.guest.args}};
+               {"args", kr.guest.args},
+               {"exposure", exposure_json(k.exposure, s.confidence)}};
+    if (s.stopping && (i == s.stop_unpatched || i == s.stop_patched))
+      jk["stopping"] = stopping_json(i == s.stop_unpatched ? s.stopping->unpatched() : s.stopping->patched(),
+                                     s.stopping->params());
     for (const auto& b : kr.boots) {
       json jb = {{"index", b.index},
                  {"outcome", run::to_string(b.outcome)},

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "run/campaign.h"
+#include "stats/exposure.h"
+#include "stats/sequential.h"
 
 namespace rb::report {
 
@@ -26,6 +28,7 @@ struct KernelSummary {
   bool overdispersed = false;                     // per-boot rates vary more than binomial
   double dispersion_p = 1;
   std::vector<std::string> crash_titles;
+  stats::ExposureSummary exposure;                // failures per racing-second (Garwood)
 };
 
 enum class VerdictKind { Reproduced, NotReproduced, Infrastructure };
@@ -34,6 +37,7 @@ struct Verdict {
   VerdictKind kind = VerdictKind::Infrastructure;
   std::string line;
   std::optional<double> p_value;  // one-sided Fisher: bug kernel fails more than fixed
+  std::optional<double> rate_ratio_p;  // one-sided conditional binomial test on failures per racing-second
   int exit_code() const;          // 0 reproduced, 1 not reproduced, 3 infrastructure
 };
 
@@ -42,10 +46,15 @@ struct Summary {
   Verdict verdict;
   double confidence = 0.95;
   double significance = 0.01;
+  const stats::ReproduceStopping* stopping = nullptr;  // set when the sequential rule ran
+  size_t stop_unpatched = 0, stop_patched = 0;         // its kernels
 };
 
 KernelSummary summarize_kernel(const run::KernelRun& k, double confidence);
-Summary summarize(const run::CampaignResult& r, double confidence = 0.95, double significance = 0.01);
+// `stopping`: the sequential rule's state when it ran (its kernels are the
+// first "bug" and the first "fixed" kernel), else nullptr (fixed design).
+Summary summarize(const run::CampaignResult& r, double confidence = 0.95, double significance = 0.01,
+                  const stats::ReproduceStopping* stopping = nullptr);
 
 std::string render_table(const Summary& s);
 nlohmann::json to_json(const Summary& s, const run::CampaignResult& r);

@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <deque>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -13,11 +13,6 @@
 namespace rb::run {
 
 namespace {
-
-struct Task {
-  size_t kernel;
-  int boot;
-};
 
 // Builds every kernel first, one after the other: two kernel builds on a
 // small host only slow each other down. Bad input stops everything; a failed
@@ -29,7 +24,9 @@ void build_all(const Settings& s, TrialRunner& runner, CampaignResult& res, cons
     kr.guest = s.guest_for(v);
     std::vector<fs::path> patches = s.patches;
     patches.insert(patches.end(), v.patches.begin(), v.patches.end());
-    kernel::KernelSpec spec{v.label, s.source, patches, s.fragments, "tinyconfig"};
+    const kernel::SourceSpec source = v.source.empty() ? s.source : kernel::SourceSpec{v.source, ""};
+    kernel::KernelSpec spec{v.label, source, patches, s.fragments, "tinyconfig"};
+    if (notify) notify({CampaignEvent::Kind::Building, v.label}, res);
     try {
       kr.artifact = runner.build(spec);
       const fs::path dir = s.out / "kernels" / v.label;
@@ -42,49 +39,88 @@ void build_all(const Settings& s, TrialRunner& runner, CampaignResult& res, cons
       spdlog::error("{}", e.what());
     }
     res.kernels.push_back(std::move(kr));
-    if (notify) notify(res);
+    if (notify) notify({CampaignEvent::Kind::Built, v.label}, res);
     if (g_interrupted) return;
   }
 }
 
-std::deque<Task> boot_queue(const Settings& s, const CampaignResult& res) {
-  std::deque<Task> q;
-  for (int b = 0; b < s.boots; ++b)
-    for (size_t k = 0; k < res.kernels.size(); ++k)
-      if (res.kernels[k].build_error.empty()) q.push_back({k, b});
-  return q;
-}
+// Runs what the schedule asks for over `s.jobs` VM slots. The schedule is
+// consulted and every record added under one lock, and announced at once.
+class BootLoop {
+ public:
+  BootLoop(const Settings& s, Schedule& schedule, TrialRunner& runner, CampaignResult& res,
+           const CampaignObserver& notify)
+      : s_(s), schedule_(schedule), runner_(runner), res_(res), notify_(notify), running_(res.kernels.size(), 0) {}
 
-// Runs the queue over `s.jobs` VM slots; every record is added under the
-// lock and announced at once.
-void run_boots(const Settings& s, TrialRunner& runner, CampaignResult& res, const CampaignObserver& notify) {
-  std::deque<Task> queue = boot_queue(s, res);
-  std::mutex mu;
-  auto next = [&](Task& t) {
-    std::lock_guard lock(mu);
-    if (queue.empty() || g_interrupted) return false;
-    t = queue.front();
-    queue.pop_front();
-    return true;
-  };
-  auto worker = [&] {
-    for (Task t; next(t);) {
-      const KernelRun& kr = res.kernels[t.kernel];  // the vector does not grow any more
-      BootRequest req{kr.variant.label, t.boot + 1, kr.artifact.bzimage, kr.guest, s.trials_for(kr.variant),
-                      t.boot + 1};
-      BootRecord b = runner.boot(req);
-      std::lock_guard lock(mu);
-      res.kernels[t.kernel].boots.push_back(std::move(b));
-      if (notify) notify(res);
+  void run() {
+    std::vector<bool> runnable;
+    for (const auto& k : res_.kernels) runnable.push_back(k.build_error.empty());
+    schedule_.start(runnable);
+    std::vector<std::jthread> slots;
+    for (int i = 0; i < s_.jobs; ++i) slots.emplace_back([this] { slot(); });
+  }
+
+ private:
+  void slot() {
+    std::unique_lock lock(mu_);
+    while (!g_interrupted) {
+      auto task = schedule_.next(running_);
+      if (!task) {
+        if (in_flight_ == 0) break;
+        // Another VM's results may make the schedule want more (a patched
+        // kernel waits for the unpatched bound): wait for a boot to end.
+        cv_.wait_for(lock, std::chrono::milliseconds(200));
+        continue;
+      }
+      ++running_[task->kernel];
+      ++in_flight_;
+      lock.unlock();
+      BootRecord b = boot(*task);
+      lock.lock();
+      --running_[task->kernel];
+      --in_flight_;
+      schedule_.on_boot(task->kernel, b);
+      res_.kernels[task->kernel].boots.push_back(std::move(b));
+      if (notify_) notify_({CampaignEvent::Kind::Booted, res_.kernels[task->kernel].variant.label}, res_);
+      cv_.notify_all();
     }
-  };
-  std::vector<std::jthread> workers;
-  for (int i = 0; i < s.jobs; ++i) workers.emplace_back(worker);
-}
+    cv_.notify_all();
+  }
+
+  BootRecord boot(const BootTask& t) {
+    const KernelRun& kr = res_.kernels[t.kernel];  // the vector does not grow any more
+    BootRequest req{.label = kr.variant.label,
+                    .index = t.boot,
+                    .kernel = kr.artifact.bzimage,
+                    .guest = kr.guest,
+                    .trials = t.trials,
+                    .seed = t.boot};
+    return runner_.boot(req, [&](const TrialRecord& trial) {
+      std::lock_guard lock(mu_);
+      return schedule_.on_trial(t.kernel, trial);
+    });
+  }
+
+  const Settings& s_;
+  Schedule& schedule_;
+  TrialRunner& runner_;
+  CampaignResult& res_;
+  const CampaignObserver& notify_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<int> running_;
+  int in_flight_ = 0;
+};
 
 }  // namespace
 
-CampaignResult run_campaign(const Settings& s, const CampaignObserver& on_change) {
+FixedSchedule fixed_schedule(const Settings& s) {
+  std::vector<int> trials;
+  for (const auto& k : s.kernels) trials.push_back(s.trials_for(k));
+  return FixedSchedule(s.boots, trials);
+}
+
+CampaignResult run_campaign(const Settings& s, Schedule& schedule, const CampaignObserver& on_change) {
   const auto t0 = std::chrono::steady_clock::now();
   CampaignResult res;
   fs::create_directories(s.out / "boots");
@@ -93,10 +129,12 @@ CampaignResult run_campaign(const Settings& s, const CampaignObserver& on_change
   build_all(s, runner, res, on_change);
   for (const auto& kr : res.kernels)
     if (kr.build_error.empty()) {
-      res.accel_reason = runner.accel(kr.artifact.bzimage).reason;
+      const auto choice = runner.accel(kr.artifact.bzimage);
+      res.accel = choice.accel;
+      res.accel_reason = choice.reason;
       break;
     }
-  run_boots(s, runner, res, on_change);
+  BootLoop(s, schedule, runner, res, on_change).run();
   for (auto& kr : res.kernels)
     std::sort(kr.boots.begin(), kr.boots.end(), [](auto& a, auto& b) { return a.index < b.index; });
   res.interrupted = g_interrupted;

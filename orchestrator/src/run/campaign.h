@@ -10,6 +10,7 @@
 
 #include "kernel/build.h"
 #include "record/records.h"
+#include "run/schedule.h"
 #include "run/settings.h"
 #include "run/trial_runner.h"
 
@@ -28,16 +29,27 @@ struct KernelRun {
 
 struct CampaignResult {
   std::vector<KernelRun> kernels;
+  vm::Accel accel = vm::Accel::Tcg;  // what the boots used
   std::string accel_reason;
   std::string initramfs_sha256;
   bool interrupted = false;
   double seconds = 0;
 };
 
-// Called after every build and every boot with the whole result so far
-// (serialised: never two calls at once).
-using CampaignObserver = std::function<void(const CampaignResult&)>;
+// What just happened; the observer gets it with the whole result so far.
+struct CampaignEvent {
+  enum class Kind { Building, Built, Booted } kind;
+  std::string label;  // the kernel concerned
+};
+// Called before and after every build and after every boot (serialised:
+// never two calls at once).
+using CampaignObserver = std::function<void(const CampaignEvent&, const CampaignResult&)>;
 
-CampaignResult run_campaign(const Settings& s, const CampaignObserver& on_change = {});
+// Builds every kernel of `s`, then boots what `schedule` asks for over
+// s.jobs VM slots until it asks for nothing more (or Ctrl-C).
+CampaignResult run_campaign(const Settings& s, Schedule& schedule, const CampaignObserver& on_change = {});
+
+// The fixed design of `s`: s.boots boots of every kernel, s.trials_for() each.
+FixedSchedule fixed_schedule(const Settings& s);
 
 }  // namespace rb::run

@@ -16,6 +16,7 @@ struct KernelVariant {
   std::string role;  // "bug" (expected to fail), "fixed" (expected clean), or informational
   std::vector<std::filesystem::path> patches;
   Args args;         // overrides of the case's guest args for this kernel
+  std::filesystem::path source;  // another kernel source for this kernel (nightly cells); empty: the run's
 };
 
 struct Case {

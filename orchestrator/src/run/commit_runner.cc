@@ -50,7 +50,12 @@ CommitCounts CommitRunner::run(const std::string& commit, const kernel::BuildArt
     // reproducible): steps that revisit a commit must not replay its trials.
     // It also names the console log, which must survive resumed runs.
     const int seed = static_cast<int>(std::random_device{}() % 1000000000);
-    BootRequest req{commit.substr(0, 12), seed, k.bzimage, s_.guest, std::min(s_.trials, max_trials - c.trials), seed};
+    BootRequest req{.label = commit.substr(0, 12),
+                    .index = seed,
+                    .kernel = k.bzimage,
+                    .guest = s_.guest,
+                    .trials = std::min(s_.trials, max_trials - c.trials),
+                    .seed = seed};
     BootRecord b = runner_.boot(req, [&](const TrialRecord& t) {
       ++c.trials;
       c.failures += t.outcome == Outcome::Fail;

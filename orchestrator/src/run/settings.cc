@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -45,6 +46,7 @@ std::vector<KernelVariant> pick_kernels(const Case& c, const Overrides& o) {
     out.clear();
     for (const auto& k : o.kernels) out.push_back(parse_kernel_flag(k));
   }
+  if (!o.kernel_list.empty()) out = o.kernel_list;
   return out;
 }
 
@@ -123,11 +125,44 @@ void check_inputs(const Settings& s) {
     if (!fs::is_regular_file(f)) throw usage_error("config fragment not found: " + f.string());
   for (const auto& p : s.patches)
     if (!fs::is_regular_file(p)) throw usage_error("patch not found: " + p.string());
+  for (const auto& k : s.kernels) {
+    if (!k.source.empty() && !fs::exists(k.source))
+      throw usage_error("kernel source not found: " + k.source.string() + " (kernel " + k.label + ")");
+  }
   for (const auto& k : s.kernels)
     for (const auto& p : k.patches)
       if (!fs::is_regular_file(p)) throw usage_error("patch not found: " + p.string() + " (kernel " + k.label + ")");
   if (!s.source.path.empty() && !fs::exists(s.source.path))
     throw usage_error("kernel source not found: " + s.source.path.string());
+}
+
+// Sequential stopping answers one question about one pair: it runs when no
+// fixed design was asked for (--trials/--boots) and the kernels are exactly
+// one "bug" and one "fixed" kernel.
+SequentialDesign pick_design(const Overrides& o, const std::vector<KernelVariant>& kernels, int duration_ms) {
+  SequentialDesign d;
+  const bool pair = kernels.size() == 2 && kernels[0].role != kernels[1].role &&
+                    (kernels[0].role == "bug" || kernels[0].role == "fixed") &&
+                    (kernels[1].role == "bug" || kernels[1].role == "fixed");
+  if (o.design != "auto" && o.design != "fixed" && o.design != "sequential")
+    throw usage_error("--design must be auto, fixed or sequential, got '" + o.design + "'");
+  if (o.design == "sequential" && !pair)
+    throw usage_error("--design sequential needs exactly one kernel of role bug and one of role fixed");
+  d.on = o.design == "sequential" || (o.design == "auto" && pair && !o.trials && !o.boots);
+  d.alpha = o.alpha.value_or(d.alpha);
+  d.fraction = o.fraction.value_or(d.fraction);
+  d.max_racing_s = o.max_racing_s.value_or(d.max_racing_s);
+  check_range("--alpha", d.alpha, 1e-9, 0.5);
+  check_range("--fraction", d.fraction, 1e-6, 1);
+  check_range("--max-racing-seconds", d.max_racing_s, 1, 7 * 24 * 3600.0);
+  if (pair) {
+    d.bug = kernels[0].role == "bug" ? 0 : 1;
+    d.fixed = 1 - d.bug;
+  }
+  // Enough trials for the cap in one boot, and not so many that one boot's
+  // timeout grows without bound.
+  d.trials_per_boot = static_cast<int>(std::clamp(d.max_racing_s * 1000 / duration_ms + 1, 1.0, 200.0));
+  return d;
 }
 
 }  // namespace
@@ -191,6 +226,7 @@ Settings resolve_settings(const Overrides& o, const fs::path& default_out) {
   s.significance = o.significance.value_or(0.01);
   if (!(s.confidence > 0.5 && s.confidence < 1)) throw usage_error("--confidence must be in (0.5, 1)");
   if (!(s.significance > 0 && s.significance < 0.5)) throw usage_error("--significance must be in (0, 0.5)");
+  s.sequential = pick_design(o, s.kernels, s.guest.duration_ms);
   s.cache = cache_root();
   s.out = o.out.empty() ? default_out : fs::absolute(o.out);
   check_inputs(s);

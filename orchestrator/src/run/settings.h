@@ -31,9 +31,23 @@ struct Overrides {
   std::string test;  // another guest test than the case's ("none": just boot)
   std::string accel = "auto", backend = "qemu";
   std::vector<std::string> kernels, fragments, args, patches;
+  std::vector<KernelVariant> kernel_list;  // replaces the case's kernels (nightly cells)
   std::optional<int> trials, boots, duration_ms, vcpus, hugepages, memory_mb, jobs, build_jobs;
   std::optional<double> fixed_factor, confidence, significance;
+  std::optional<double> alpha, fraction, max_racing_s;  // sequential stopping
+  std::string design = "auto";                          // auto | fixed | sequential
   bool all_kernels = false;
+};
+
+// Sequential stopping of `reproduce` (stats/sequential.h): stop the bug
+// kernel once its race is shown, the fixed one once its rate is shown below
+// `fraction` x the bug kernel's lower bound (or above it), each claim with
+// error <= alpha, within max_racing_s racing-seconds per kernel.
+struct SequentialDesign {
+  bool on = false;
+  double alpha = 0.05, fraction = 0.1, max_racing_s = 600;
+  size_t bug = 0, fixed = 1;  // the kernels it compares
+  int trials_per_boot = 0;    // one boot asks this many (it is stopped when decided)
 };
 
 struct Settings {
@@ -52,6 +66,7 @@ struct Settings {
   std::string backend = "qemu";
   std::filesystem::path cache, out;
   double confidence = 0.95, significance = 0.01;
+  SequentialDesign sequential;
 
   // Trials per boot for a kernel of this role.
   int trials_for(const KernelVariant& k) const;

@@ -43,6 +43,9 @@ class LiveTrials {
       TrialRecord t;
       t.number = ts[seen_].number;
       t.outcome = st == console::TrialStatus::Fail ? Outcome::Fail : Outcome::Pass;
+      // The times make the trial's racing exposure (stats/exposure.h).
+      t.ms = ts[seen_].get_int("ms", 0);
+      t.first_bogus_ms = ts[seen_].get_int("first_bogus_ms", -1);
       if (on_trial_ && !on_trial_(t)) stop_ = true;
     }
     return !stop_;

@@ -1,10 +1,13 @@
 #include "stats/binomial.h"
 
+#include <boost/math/distributions/normal.hpp>
+#include <boost/math/special_functions/beta.hpp>
+#include <boost/math/special_functions/gamma.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <numbers>
 #include <stdexcept>
 #include <string>
 
@@ -14,8 +17,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kFpMin = 1e-300;  // keeps Lentz's method away from division by zero
-constexpr double kEps = 1e-15;     // continued fraction / series convergence
 
 void check_counts(int k, int n, const char* what) {
   if (n < 0 || k < 0 || k > n)
@@ -27,50 +28,10 @@ void check_confidence(double c, const char* what) {
   if (!(c > 0 && c < 1)) throw std::invalid_argument(std::string(what) + ": confidence must be in (0, 1)");
 }
 
-// Continued fraction for I_x(a, b), modified Lentz (Numerical Recipes' betacf).
-// It converges fast for x < (a+1)/(a+b+2); the iteration count grows like
-// sqrt(max(a, b)), hence a cap far above NR's 100 so n ~ 1e6 still works.
-double betacf(double a, double b, double x) {
-  const double qab = a + b, qap = a + 1, qam = a - 1;
-  double c = 1, d = 1 - qab * x / qap;
-  if (std::fabs(d) < kFpMin) d = kFpMin;
-  d = 1 / d;
-  double h = d;
-  for (int m = 1; m <= 100000; ++m) {
-    const int m2 = 2 * m;
-    // Even step of the recurrence.
-    double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-    d = 1 + aa * d;
-    if (std::fabs(d) < kFpMin) d = kFpMin;
-    c = 1 + aa / c;
-    if (std::fabs(c) < kFpMin) c = kFpMin;
-    d = 1 / d;
-    h *= d * c;
-    // Odd step.
-    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-    d = 1 + aa * d;
-    if (std::fabs(d) < kFpMin) d = kFpMin;
-    c = 1 + aa / c;
-    if (std::fabs(c) < kFpMin) c = kFpMin;
-    d = 1 / d;
-    const double del = d * c;
-    h *= del;
-    if (std::fabs(del - 1) < kEps) break;
-  }
-  return h;
-}
-
-// Solves I_x(a, b) = target for x by bisection: I_x is monotone in x, and
-// bisection cannot diverge the way Newton can near 0 or 1. Stops at a
-// relative width of 1e-15 (or 200 halvings, enough for any root > 1e-60).
-double beta_quantile(double a, double b, double target) {
-  double lo = 0, hi = 1;
-  for (int i = 0; i < 200 && hi - lo > 1e-15 * hi; ++i) {
-    const double mid = lo + (hi - lo) / 2;
-    (incomplete_beta(a, b, mid) < target ? lo : hi) = mid;
-  }
-  return lo + (hi - lo) / 2;
-}
+// Bounds of a Clopper-Pearson interval are beta quantiles; Boost inverts
+// I_x(a, b) with Halley steps guarded by bracketing, so it is exact to
+// ~1e-15 and never leaves [0, 1].
+double beta_quantile(double a, double b, double target) { return boost::math::ibeta_inv(a, b, target); }
 
 // The top-left cell X of a 2x2 table with fixed margins is hypergeometric:
 // P(X = x) is proportional to C(n_a, x) C(n_b, K - x), K = fail_a + fail_b.
@@ -129,37 +90,10 @@ class Hypergeometric {
 }  // namespace
 
 double normal_quantile(double p) {
-  // Acklam's rational approximation (rel. error 1.15e-9), refined by one
-  // Halley step against erfc, which brings it to near machine precision.
   if (std::isnan(p)) return kNaN;
   if (p <= 0) return -kInf;
   if (p >= 1) return kInf;
-  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-                             1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
-  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                             6.680131188771972e+01, -1.328068155288572e+01};
-  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-                             -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
-  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-                             3.754408661907416e+00};
-  constexpr double plow = 0.02425;
-  double x;
-  if (p < plow) {  // lower tail
-    const double q = std::sqrt(-2 * std::log(p));
-    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  } else if (p <= 1 - plow) {  // central region
-    const double q = p - 0.5, r = q * q;
-    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-  } else {  // upper tail; 1 - p is exact here (p > 0.5)
-    const double q = std::sqrt(-2 * std::log(1 - p));
-    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  }
-  const double e = 0.5 * std::erfc(-x / std::numbers::sqrt2) - p;
-  const double u = e * std::sqrt(2 * std::numbers::pi) * std::exp(x * x / 2);
-  return x - u / (1 + x * u / 2);
+  return boost::math::quantile(boost::math::normal_distribution<double>(), p);
 }
 
 Interval wilson(int k, int n, double confidence) {
@@ -181,11 +115,7 @@ double incomplete_beta(double a, double b, double x) {
   if (std::isnan(x)) return kNaN;
   if (x <= 0) return 0;
   if (x >= 1) return 1;
-  // log of the prefactor x^a (1-x)^b / B(a, b); log1p keeps 1-x exact for tiny x.
-  const double lbt = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
-  // Use the fraction where it converges fast; otherwise the symmetry I_x(a,b) = 1 - I_{1-x}(b,a).
-  if (x < (a + 1) / (a + b + 2)) return std::exp(lbt) * betacf(a, b, x) / a;
-  return 1 - std::exp(lbt) * betacf(b, a, 1 - x) / b;
+  return boost::math::ibeta(a, b, x);
 }
 
 Interval clopper_pearson(int k, int n, double confidence) {
@@ -240,35 +170,7 @@ double gamma_q(double a, double x) {
   if (std::isnan(x)) return kNaN;
   if (x <= 0) return 1;
   if (std::isinf(x)) return 0;
-  // log of the common prefactor e^-x x^a / Gamma(a).
-  const double lpre = -x + a * std::log(x) - std::lgamma(a);
-  if (x < a + 1) {
-    // Series for P(a, x) converges fast here, and Q = 1 - P is not small
-    // in this region, so the subtraction loses nothing that matters.
-    double ap = a, sum = 1 / a, del = sum;
-    for (int i = 0; i < 100000; ++i) {
-      ap += 1;
-      del *= x / ap;
-      sum += del;
-      if (std::fabs(del) < std::fabs(sum) * kEps) break;
-    }
-    return std::max(0.0, 1 - sum * std::exp(lpre));
-  }
-  // Continued fraction for Q directly (modified Lentz), accurate in the far tail.
-  double b = x + 1 - a, c = 1 / kFpMin, d = 1 / b, h = d;
-  for (int i = 1; i <= 100000; ++i) {
-    const double an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (std::fabs(d) < kFpMin) d = kFpMin;
-    c = b + an / c;
-    if (std::fabs(c) < kFpMin) c = kFpMin;
-    d = 1 / d;
-    const double del = d * c;
-    h *= del;
-    if (std::fabs(del - 1) < kEps) break;
-  }
-  return std::exp(lpre) * h;
+  return boost::math::gamma_q(a, x);
 }
 
 double chi2_survival(double x, int dof) { return dof <= 0 ? 1.0 : gamma_q(dof / 2.0, x / 2.0); }

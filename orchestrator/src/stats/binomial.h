@@ -31,10 +31,11 @@ double fisher_exact_two_sided(int fail_a, int n_a, int fail_b, int n_b);
 // One-sided: p-value for "A's failure rate is greater than B's".
 double fisher_exact_greater(int fail_a, int n_a, int fail_b, int n_b);
 
-// Inverse standard normal CDF (|error| ~1e-15); -inf/+inf at p <= 0 / p >= 1.
+// Inverse standard normal CDF; -inf/+inf at p <= 0 / p >= 1.
 double normal_quantile(double p);
 // Regularized incomplete beta I_x(a, b) (a, b > 0) and upper regularized
-// gamma Q(a, x) = Gamma(a, x) / Gamma(a) (a > 0).
+// gamma Q(a, x) = Gamma(a, x) / Gamma(a) (a > 0). Thin wrappers over Boost.Math
+// that keep the edge conventions callers rely on (x <= 0, x >= 1, NaN).
 double incomplete_beta(double a, double b, double x);
 double gamma_q(double a, double x);
 // P(X > x) for X ~ chi-square with dof degrees of freedom; 1 when dof <= 0.

@@ -25,6 +25,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -48,6 +51,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/process.h"
+#include "vm/qemu.h"
 
 namespace rb::bench {
 namespace {
@@ -60,7 +64,7 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 
 struct Options {
   bool quick = false, bisect = false, lock = true;
-  std::string sections = "machine,boot,ttff,throughput,build,e2e";
+  std::string sections = "machine,boot,candidates,ttff,throughput,build,e2e";
   int boots = 10;             // boot-time boots per kernel
   int ttff_boots = 5;         // time-to-first-failure boots per tool
   int selftest_cap_s = 150;   // a selftest boot without a failure is censored here
@@ -286,6 +290,131 @@ void section_boot(Ctx& c) {
         l0, load1()};
   c.rows.push_back(r);
   c.json["boot"] = {{"ours_s", ours}, {"distro_s", theirs}, {"distro_kernel", distro.string()}};
+}
+
+// ---- 1b. boot candidates ----------------------------------------------------
+// Each way to shorten the boot, measured side by side with the current QEMU
+// command (interleaved rounds): the QEMU command of vm::qemu_command() with
+// one edit, or the kernel command line with one addition. The time is from
+// spawning QEMU to the guest test's KTAP header in the console file.
+
+struct Candidate {
+  std::string name;
+  std::function<void(std::vector<std::string>&)> qemu;  // edit of the QEMU argv
+  std::string append;                                   // kernel command line addition
+};
+
+void set_machine(std::vector<std::string>& argv, const std::string& machine) {
+  auto it = std::find(argv.begin(), argv.end(), "-M");
+  if (it != argv.end() && it + 1 != argv.end()) *(it + 1) = machine;
+}
+
+// The loops-per-jiffy and TSC kHz the kernel computed itself on the boot
+// CPU, read from a console log ("... (lpj=N)", "tsc: Detected X MHz"), so
+// that presetting them skips the calibrations (the secondary vCPU's direct
+// calibration fails under TCG and falls back to a slow one).
+std::string calibration_preset(const std::string& console) {
+  std::smatch m;
+  std::string out;
+  if (std::regex_search(console, m, std::regex(R"(tsc: Detected (\d+)\.(\d{3}) MHz)")))
+    out += "tsc_early_khz=" + m[1].str() + m[2].str();
+  if (std::regex_search(console, m, std::regex(R"(\(lpj=(\d+)\))"))) out += (out.empty() ? "" : " ") + std::string("lpj=") + m[1].str();
+  return out;
+}
+
+// Seconds from spawning `argv` to the KTAP header in `log` (nullopt if it did
+// not come within `cap` or QEMU exited first), and the guest's vCPU count as
+// /init reports it ("cpus=N"; -1 if absent): a faster boot that lost a vCPU
+// (e.g. acpi=off with SeaBIOS's MP table) cannot race and does not count.
+struct KtapTime {
+  std::optional<double> seconds;
+  int cpus = -1;
+};
+KtapTime time_to_ktap(const std::vector<std::string>& argv, const fs::path& log, std::chrono::seconds cap) {
+  { std::ofstream truncate(log, std::ios::trunc); }
+  const auto t0 = Clock::now();
+  Process p(argv, ProcessOptions{.cwd = {}, .output = log.string() + ".qemu", .env = {}});
+  KtapTime r;
+  std::string console;
+  while (!r.seconds && Clock::now() - t0 < cap) {
+    console = read_tail(log, 1 << 20);
+    if (console.find("KTAP version") != std::string::npos) r.seconds = since(t0);
+    else if (p.wait_for(std::chrono::milliseconds(5))) break;
+  }
+  p.kill();
+  p.wait();
+  std::smatch m;
+  if (std::regex_search(console, m, std::regex(R"(racebisect-init[^\n]* cpus=(\d+))"))) r.cpus = std::stoi(m[1].str());
+  return r;
+}
+
+void section_candidates(Ctx& c) {
+  ensure_kernels(c);
+  run::GuestSetup g = c.s.guest_for(c.fixed);
+  g.duration_ms = 100;
+  const auto img = c.runner->initramfs(g.test);
+  const auto accel = c.runner->accel(c.patched->bzimage).accel;
+  const fs::path dir = c.work / "candidates";
+  fs::create_directories(dir);
+  auto command = [&](const Candidate& cand, const std::string& extra, const fs::path& log) {
+    auto req = request(c, "cand", c.patched->bzimage, g, 1);
+    auto spec = run::trial_boot_spec(req, img.path, accel, log);
+    for (const auto& a : {cand.append, extra})
+      if (!a.empty()) spec.cmdline += " " + a;
+    auto argv = vm::qemu_command(spec);
+    if (cand.qemu) cand.qemu(argv);
+    return argv;
+  };
+  // One boot of the current command gives the kernel's own calibration.
+  std::string preset;
+  {
+    Heavy h(c);
+    const fs::path log = dir / "calibration.log";
+    time_to_ktap(command(Candidate{"current", {}, ""}, "", log), log, std::chrono::seconds(30));
+    preset = calibration_preset(read_tail(log, 1 << 20));
+  }
+  const std::string qboot = "/usr/share/qemu/qboot.rom";
+  std::vector<Candidate> cands{
+      {"current (-M pc -nodefaults, SeaBIOS)", {}, ""},
+      {"qboot firmware (-bios qboot.rom)", [&](auto& a) { a.insert(a.end(), {"-bios", qboot}); }, ""},
+      {"microvm machine (its qboot-based firmware)", [](auto& a) { set_machine(a, "microvm"); }, ""},
+      {"calibration preset (" + preset + ")", {}, preset},
+      {"acpi=off", {}, "acpi=off"},
+      {"qboot + acpi=off", [&](auto& a) { a.insert(a.end(), {"-bios", qboot}); }, "acpi=off"},
+      {"no PS/2 probe (i8042.nokbd i8042.noaux)", {}, "i8042.nokbd i8042.noaux"},
+      {"quiet console (quiet) [info only: hides oops lines]", {}, "quiet"},
+      {"qboot + acpi=off + calibration preset", [&](auto& a) { a.insert(a.end(), {"-bios", qboot}); },
+       "acpi=off " + preset},
+      {"qboot + acpi=off + preset + no PS/2 probe", [&](auto& a) { a.insert(a.end(), {"-bios", qboot}); },
+       "acpi=off i8042.nokbd i8042.noaux " + preset},
+  };
+  if (!fs::exists(qboot)) spdlog::warn("{} is missing: the qboot rows will fail", qboot);
+  std::vector<std::vector<double>> t(cands.size());
+  std::vector<int> bad(cands.size()), wrong_cpus(cands.size());
+  const double l0 = load1();
+  for (int round = 0; round < c.o.boots; ++round) {
+    Heavy h(c);
+    for (size_t i = 0; i < cands.size(); ++i) {
+      if (t[i].empty() && bad[i] + wrong_cpus[i] >= 2) continue;  // never works here: stop paying its cap
+      const fs::path log = dir / fmt::format("cand{}-{}.log", i, round);
+      const auto k = time_to_ktap(command(cands[i], "", log), log, std::chrono::seconds(20));
+      if (!k.seconds) ++bad[i];
+      else if (k.cpus != g.vcpus) ++wrong_cpus[i];
+      else t[i].push_back(*k.seconds);
+    }
+  }
+  const double l1 = load1();
+  const Spread base = spread(t[0]);
+  for (size_t i = 0; i < cands.size(); ++i) {
+    const Spread s = spread(t[i]);
+    std::string n = std::to_string(s.n);
+    if (bad[i]) n += fmt::format(" ({} no KTAP)", bad[i]);
+    if (wrong_cpus[i]) n += fmt::format(" ({} lost a vCPU)", wrong_cpus[i]);
+    c.rows.push_back({"boot candidates", cands[i].name, spread_str(s), i ? spread_str(base) + " current" : "",
+                      i ? ratio_str(base.med / s.med) : "", n, l0, l1});
+    c.json["candidates"][cands[i].name] = {{"seconds", t[i]}, {"no_ktap", bad[i]}, {"lost_vcpu", wrong_cpus[i]}};
+  }
+  c.json["candidates_preset"] = preset;
 }
 
 // ---- 2. time to first failure on the fix-reverted kernel ---------------------
@@ -656,10 +785,10 @@ int run(const Options& o) {
     for (std::string s; std::getline(in, s, ',');) want.insert(s);
   }
   for (const auto& s : want)
-    if (!std::set<std::string>{"machine", "boot", "ttff", "throughput", "build", "e2e"}.count(s))
-      throw usage_error("unknown section '" + s + "' (machine, boot, ttff, throughput, build, e2e)");
+    if (!std::set<std::string>{"machine", "boot", "candidates", "ttff", "throughput", "build", "e2e"}.count(s))
+      throw usage_error("unknown section '" + s + "' (machine, boot, candidates, ttff, throughput, build, e2e)");
   const std::vector<std::pair<std::string, void (*)(Ctx&)>> sections{
-      {"machine", section_machine}, {"boot", section_boot},   {"ttff", section_ttff},
+      {"machine", section_machine}, {"boot", section_boot}, {"candidates", section_candidates},   {"ttff", section_ttff},
       {"throughput", section_throughput}, {"build", section_build}, {"e2e", section_e2e}};
   const auto t0 = Clock::now();
   for (const auto& [name, fn] : sections) {
@@ -686,7 +815,7 @@ int main(int argc, char** argv) {
   CLI::App app{"racebisect performance bench: one table of ratios measured side by side"};
   app.add_flag("--quick", o.quick, "bounded run (2 boots each, short caps, no clean builds, warm reproduce only)");
   app.add_flag("--bisect", o.bisect, "also bisect the 32-commit history of scripts/make-bisect-repo (long)");
-  app.add_option("--sections", o.sections, "comma-separated: machine,boot,ttff,throughput,build,e2e");
+  app.add_option("--sections", o.sections, "comma-separated: machine,boot,candidates,ttff,throughput,build,e2e");
   app.add_option("--boots", o.boots, "boot-time boots per kernel");
   app.add_option("--ttff-boots", o.ttff_boots, "time-to-first-failure boots per tool");
   app.add_option("--selftest-cap", o.selftest_cap_s, "seconds after which a selftest boot is censored");

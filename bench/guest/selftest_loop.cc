@@ -4,10 +4,11 @@
 // treat the peer exactly like racebisect's own guest test. Used by
 // bench/perf_bench only (the peer of the time-to-first-failure comparison).
 //
-// A run fails (the race) when the selftest prints "unexpected" (its message
-// for a MISSING/WP event on a populated page, e.g. "ERROR: unexpected write
-// fault"); any other non-zero exit is an environment problem (ERROR line),
-// never a pass or a failure. Arguments are key=value, as for every guest test:
+// A run fails (the race) when the selftest reports what the race does: an
+// event it did not expect ("unexpected write fault", "UFFDIO_COPY retry
+// unexpected", ...) or bad page contents ("memory corruption"). Any other
+// non-zero exit (KSFT_SKIP, no hugepages, ...) is an environment problem
+// (ERROR line), never a pass or a failure. Arguments are key=value, as for every guest test:
 //   mode=hugetlb mb=32 bounces=8 trials=N (duration_ms and seed are accepted
 //   and ignored: one trial is one whole selftest run).
 #include <sys/wait.h>
@@ -109,7 +110,7 @@ int main(int argc, char** argv) {
     const bool exited = WIFEXITED(r.status);
     const int code = exited ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
     const std::string n = std::to_string(t), ms = std::to_string(r.ms);
-    if (r.output.find("unexpected") != std::string::npos) {
+    if (r.output.find("unexpected") != std::string::npos || r.output.find("corruption") != std::string::npos) {
       ++failed;
       emit("not ok " + n + " trial bogus=1 ms=" + ms + " first_bogus_ms=" + ms);
       emit("# " + last_line(r.output));

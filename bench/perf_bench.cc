@@ -16,11 +16,14 @@
 //   5. end to end: `racebisect reproduce` warm (shared cache) and cold (empty
 //      cache); with --bisect the 32-commit bisection of scripts/make-bisect-repo.
 //
-// Every VM boot and build batch holds the team's heavy lock (one batch at a
-// time, never the whole run); the 1-minute load average is printed with each
-// row so a loaded measurement can be told apart. Nothing here asserts a speed.
+// Each section holds the team's heavy lock from its start to its end (one
+// heavy job at a time; --lock-per-batch releases it between batches); the
+// 1-minute load average at the start and end of each section is printed with
+// its rows so a loaded measurement can be told apart. Nothing here asserts a
+// speed.
 #include <sqlite3.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -63,7 +66,7 @@ using record::Outcome;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 struct Options {
-  bool quick = false, bisect = false, lock = true;
+  bool quick = false, bisect = false, lock = true, lock_per_section = true, clean_builds = true, cold_e2e = true;
   std::string sections = "machine,boot,candidates,ttff,throughput,build,e2e";
   int boots = 10;             // boot-time boots per kernel
   int ttff_boots = 5;         // time-to-first-failure boots per tool
@@ -146,14 +149,16 @@ struct Ctx {
   std::vector<std::pair<std::string, std::string>> machine;
   nlohmann::json json;
   int boot_index = 0;
+  bool section_locked = false;  // the whole section holds the heavy lock
 };
 
 // The heavy lock for one measurement batch (a no-op with --no-lock, for a run
-// that already holds it, e.g. ctest under flock).
+// that already holds it, e.g. ctest under flock, and inside a section that
+// holds it: flock on a second descriptor of the same file would deadlock).
 class Heavy {
  public:
   explicit Heavy(const Ctx& c) {
-    if (c.o.lock) lock_.emplace(c.o.lock_path);
+    if (c.o.lock && !c.section_locked) lock_.emplace(c.o.lock_path);
   }
 
  private:
@@ -341,8 +346,12 @@ KtapTime time_to_ktap(const std::vector<std::string>& argv, const fs::path& log,
     if (console.find("KTAP version") != std::string::npos) r.seconds = since(t0);
     else if (p.wait_for(std::chrono::milliseconds(5))) break;
   }
+  const pid_t pid = p.pid();
   p.kill();
   p.wait();
+  // Process::kill/wait left the killed QEMU a zombie here (one per boot,
+  // seen with ps); reap it so a long run does not pile them up.
+  ::waitpid(pid, nullptr, WNOHANG);
   std::smatch m;
   if (std::regex_search(console, m, std::regex(R"(racebisect-init[^\n]* cpus=(\d+))"))) r.cpus = std::stoi(m[1].str());
   return r;
@@ -614,7 +623,7 @@ void section_build(Ctx& c) {
   std::vector<double> hits;
   for (int i = 0; i < 5; ++i) hits.push_back(timed_build(c, c.cache, c.fixed));
   with.hit = spread(hits).med;
-  if (!c.o.quick) {
+  if (c.o.clean_builds) {
     TempDir tmp(c.work, "build-cache");
     {
       Heavy h(c);
@@ -638,7 +647,7 @@ void section_build(Ctx& c) {
     unsetenv("CCACHE_DISABLE");
   }
   const double l1 = load1();
-  if (!c.o.quick) {
+  if (c.o.clean_builds) {
     c.rows.push_back({"build", "tarball import (extract + git), once per machine", secs(with.import_s), "-", "-", "1", l0, l1});
     c.rows.push_back({"build", "clean kernel build: ccache (cold) vs no ccache", secs(with.clean), secs(without.clean),
                       ratio_str(without.clean / with.clean), "1+1", l0, l1});
@@ -690,7 +699,7 @@ void section_e2e(Ctx& c) {
   };
   const Cmd warm = repro(c.cache, "reproduce-warm");
   std::optional<Cmd> cold;
-  if (!c.o.quick) {
+  if (c.o.cold_e2e) {
     TempDir tmp(c.work, "cold-cache");
     cold = repro(tmp.path(), "reproduce-cold");
   }
@@ -794,8 +803,17 @@ int run(const Options& o) {
   const auto t0 = Clock::now();
   for (const auto& [name, fn] : sections) {
     if (!want.count(name)) continue;
+    // One section holds the lock from start to end: flock is not fair, and a
+    // queue of other heavy jobs would otherwise starve the next batch.
+    std::optional<FileLock> lock;
+    if (o.lock && o.lock_per_section) {
+      spdlog::info("bench section {}: waiting for {}", name, o.lock_path);
+      lock.emplace(o.lock_path);
+    }
+    c.section_locked = lock.has_value();
     spdlog::info("bench section {} (load {:.2f})", name, load1());
     fn(c);
+    c.section_locked = false;
   }
   c.json["rows"] = nlohmann::json::array();
   for (const auto& r : c.rows)
@@ -827,11 +845,15 @@ int main(int argc, char** argv) {
   app.add_option("--json", o.json, "also write every figure as JSON");
   app.add_option("--distro-kernel", o.distro_kernel, "distribution kernel (default: newest /boot/vmlinuz-*)");
   app.add_option("--lock", o.lock_path, "the heavy lock taken per measurement batch");
-  bool no_lock = false;
+  bool no_lock = false, per_batch = false, no_clean = false;
+  app.add_flag("--no-clean-builds", no_clean, "skip the clean/incremental builds and the cold reproduce (each builds kernels)");
+  app.add_flag("--lock-per-batch", per_batch, "take the heavy lock per batch of boots/builds, not per section");
   app.add_flag("--no-lock", no_lock, "do not take the heavy lock (the caller holds it)");
   app.add_option("--racebisect", o.racebisect, "racebisect binary for the end-to-end rows");
   CLI11_PARSE(app, argc, argv);
   o.lock = !no_lock;
+  o.lock_per_section = !per_batch;
+  o.clean_builds = o.cold_e2e = !(no_clean || o.quick);
   if (o.quick) {
     if (app.count("--boots") == 0) o.boots = 2;
     if (app.count("--ttff-boots") == 0) o.ttff_boots = 1;

@@ -1,6 +1,11 @@
 #include "kernel/build.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
 
 #include "util/error.h"
 #include "util/fs.h"
@@ -100,6 +105,83 @@ TEST_F(BuildKeyTest, RepositoryRecreatedAtTheSamePathGetsAFreshWorktree) {
   Workspace ws(spec().source, dir_->path() / "cache");
   ws.checkout({});
   EXPECT_EQ(read_file(ws.tree() / "file.c"), "int fresh;\n");
+}
+
+// Sets an environment variable for one test (the fake make reads its mode
+// from the environment it inherits).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* k, const std::string& v) : k_(k) {
+    if (const char* old = std::getenv(k)) old_ = old;
+    ::setenv(k, v.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) ::setenv(k_, old_->c_str(), 1);
+    else ::unsetenv(k_);
+  }
+
+ private:
+  const char* k_;
+  std::optional<std::string> old_;
+};
+
+// A make that never finishes ends as an infrastructure error naming the
+// step, and its whole process group (the fake compilers too) is gone.
+TEST_F(BuildKeyTest, HungMakeTimesOutNamingTheStep) {
+  ScopedEnv path("PATH", std::string(RB_TESTDATA_DIR) + "/fakes:" + std::getenv("PATH"));
+  ScopedEnv mode("FAKE_MAKE", "hang");
+  ScopedEnv pids("FAKE_PIDS", (dir_->path() / "pids").string());
+  fs::create_directories(dir_->path() / "pids");
+  Builder b(dir_->path() / "cache", 1, BuildLimits{.config = std::chrono::seconds(60), .build = std::chrono::seconds(1)});
+  try {
+    b.build(spec());
+    FAIL() << "a hung make did not time out";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Infrastructure);
+    EXPECT_NE(std::string(e.what()).find("kernel build timed out after 1 s"), std::string::npos) << e.what();
+  }
+  // SIGKILL is delivered asynchronously: wait (bounded) for each to die.
+  auto dead = [](pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    return line.empty() || line.find(") Z") != std::string::npos;
+  };
+  for (const auto& e : fs::directory_iterator(dir_->path() / "pids")) {
+    const pid_t pid = std::stoi(e.path().filename().string());
+    for (int i = 0; i < 600 && !dead(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_TRUE(dead(pid)) << read_file(e.path()) << " " << pid << " survived the timeout";
+  }
+}
+
+TEST(InterruptedOutputs, OutputNewerThanItsRecordIsRemoved) {
+  TempDir d(fs::temp_directory_path(), "rb-kbuild");
+  const auto t = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  auto make = [&](const fs::path& p, int minutes) {
+    fs::create_directories(p.parent_path());
+    write_file_atomic(p, "x");
+    fs::last_write_time(p, t + std::chrono::minutes(minutes));
+  };
+  make(d.path() / "mm/.hugetlb.o.cmd", 0);
+  make(d.path() / "mm/hugetlb.o", 5);   // written after its record: cut short
+  make(d.path() / "kernel/fork.o", 0);
+  make(d.path() / "kernel/.fork.o.cmd", 5);  // complete
+  make(d.path() / "lib/new.o", 5);           // no record yet: kbuild rebuilds it anyway
+  EXPECT_EQ(remove_interrupted_outputs(d.path()), 1);
+  EXPECT_FALSE(fs::exists(d.path() / "mm/hugetlb.o"));
+  EXPECT_TRUE(fs::exists(d.path() / "kernel/fork.o"));
+  EXPECT_TRUE(fs::exists(d.path() / "lib/new.o"));
+}
+
+TEST_F(BuildKeyTest, UnknownCommitIsUsageButNotARepositoryIsToo) {
+  EXPECT_THROW(git_toplevel(dir_->path() / "missing"), Error);
+  try {
+    git_toplevel(fs::temp_directory_path());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Usage) << e.what();
+  }
+  EXPECT_EQ(git_toplevel(repo_ / "."), fs::canonical(repo_));
 }
 
 }  // namespace

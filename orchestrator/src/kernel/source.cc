@@ -11,6 +11,12 @@ namespace rb::kernel {
 
 namespace {
 
+// Generous: importing a kernel tree (`git add -A`, `worktree add`) takes
+// about a minute here; these only end a git or tar that hangs.
+constexpr std::chrono::seconds kGitTimeout{std::chrono::hours(1)};
+constexpr std::chrono::seconds kTarTimeout{std::chrono::hours(1)};
+constexpr std::chrono::seconds kLockTimeout{std::chrono::hours(4)};
+
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
   return s;
@@ -23,72 +29,97 @@ bool is_tarball(const fs::path& p) {
   return false;
 }
 
-// Deterministic author/committer so imported trees get the same commit ids.
+// Deterministic author/committer so imported trees get the same commit ids;
+// the C locale so git's messages are the ones we look for.
 const std::map<std::string, std::string> kGitEnv = {
     {"GIT_AUTHOR_NAME", "racebisect"},       {"GIT_AUTHOR_EMAIL", "racebisect@localhost"},
     {"GIT_COMMITTER_NAME", "racebisect"},    {"GIT_COMMITTER_EMAIL", "racebisect@localhost"},
     {"GIT_AUTHOR_DATE", "2000-01-01T00:00:00Z"}, {"GIT_COMMITTER_DATE", "2000-01-01T00:00:00Z"},
+    {"LC_ALL", "C"},
 };
+
+RunResult run_git(const fs::path& dir, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"git", "-C", dir.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunResult r = run_process(argv, ProcessOptions{.cwd = {}, .output = {}, .env = kGitEnv, .what = join_argv(argv)},
+                            kGitTimeout);
+  if (r.timed_out) throw infra_error(join_argv(argv) + " timed out after " + std::to_string(kGitTimeout.count()) + " s");
+  return r;
+}
 
 }  // namespace
 
 std::string git(const fs::path& dir, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"git", "-C", dir.string()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  RunResult r = run_process(argv, ProcessOptions{.cwd = {}, .output = {}, .env = kGitEnv});
-  if (r.exit_code != 0) throw usage_error("git " + args.front() + " failed in " + dir.string() + ": " + trim(r.output));
+  RunResult r = run_git(dir, args);
+  if (r.exit_code != 0)
+    throw infra_error("git " + args.front() + " failed in " + dir.string() + ": " + trim(r.output));
   return trim(r.output);
 }
 
-Workspace::Workspace(const SourceSpec& spec, const fs::path& cache) {
+fs::path git_toplevel(const fs::path& path) {
+  RunResult r = run_git(path, {"rev-parse", "--show-toplevel"});
+  if (r.exit_code == 0) return trim(r.output);
+  if (r.output.find("not a git repository") != std::string::npos || !fs::is_directory(path))
+    throw usage_error("not a git repository: " + path.string());
+  throw infra_error("git rev-parse failed in " + path.string() + ": " + trim(r.output));
+}
+
+fs::path Workspace::lock_path() const { return cache_ / "locks" / (id_ + ".lock"); }
+
+Workspace::Workspace(const SourceSpec& spec, const fs::path& cache) : cache_(cache) {
   if (!fs::exists(spec.path)) throw usage_error("kernel source not found: " + spec.path.string());
-  if (is_tarball(spec.path)) {
-    // Import once: extract, `git add -f` everything (Debian's tarball ships a
-    // .gitignore ending in "/*" that would otherwise hide the whole tree).
-    const std::string sha = sha256_file(spec.path);
-    identity_ = "tarball:" + sha;
-    id_ = "tar-" + sha.substr(0, 16);
-    fs::path root = cache / "src" / id_;
-    tree_ = root / "tree";
-    FileLock lock(cache / "src" / (id_ + ".lock"));
-    if (!fs::exists(root / "imported")) {
-      spdlog::info("importing {} into a git work tree (once per tarball)", spec.path.string());
-      TempDir tmp(cache / "src", id_ + ".import");
-      run_checked({"tar", "-xf", fs::absolute(spec.path).string(), "-C", tmp.path().string(), "--strip-components=1"});
-      git(tmp.path(), {"init", "-q"});
-      git(tmp.path(), {"config", "core.autocrlf", "false"});
-      git(tmp.path(), {"config", "gc.auto", "0"});
-      git(tmp.path(), {"add", "-f", "-A", "."});
-      git(tmp.path(), {"commit", "-q", "--no-verify", "-m", "import " + spec.path.filename().string()});
-      fs::create_directories(root);
-      fs::remove_all(tree_);
-      fs::rename(tmp.path(), tree_);
-      // TempDir would delete the now-missing path: harmless (remove_all ignores it).
-      write_file_atomic(root / "imported", sha + "\n");
-    }
-    commit_ = git(tree_, {"rev-parse", "HEAD"});
-    return;
+  if (is_tarball(spec.path)) import_tarball(spec, cache);
+  else attach_worktree(spec, cache);
+}
+
+// Import once: extract, `git add -f` everything (Debian's tarball ships a
+// .gitignore ending in "/*" that would otherwise hide the whole tree).
+void Workspace::import_tarball(const SourceSpec& spec, const fs::path& cache) {
+  const std::string sha = sha256_file(spec.path);
+  identity_ = "tarball:" + sha;
+  id_ = "tar-" + sha.substr(0, 16);
+  const fs::path root = cache / "src" / id_;
+  tree_ = root / "tree";
+  FileLock lock(cache / "src" / (id_ + ".lock"), "importing " + spec.path.string(), kLockTimeout);
+  if (!fs::exists(root / "imported")) {
+    remove_stale_temp_dirs(cache / "src", ".import");  // a killed import's leftovers
+    spdlog::info("importing {} into a git work tree (once per tarball)", spec.path.string());
+    TempDir tmp(cache / "src", id_ + ".import");
+    run_checked({"tar", "-xf", fs::absolute(spec.path).string(), "-C", tmp.path().string(), "--strip-components=1"},
+                {.cwd = {}, .output = {}, .env = {}, .what = "unpacking " + spec.path.string()}, kTarTimeout);
+    git(tmp.path(), {"init", "-q"});
+    git(tmp.path(), {"config", "core.autocrlf", "false"});
+    git(tmp.path(), {"config", "gc.auto", "0"});
+    git(tmp.path(), {"add", "-f", "-A", "."});
+    git(tmp.path(), {"commit", "-q", "--no-verify", "-m", "import " + spec.path.filename().string()});
+    fs::create_directories(root);
+    fs::remove_all(tree_);  // a tree without the "imported" marker is a killed import's
+    fs::rename(tmp.path(), tree_);
+    // TempDir would delete the now-missing path: harmless (remove_all ignores it).
+    write_file_atomic(root / "imported", sha + "\n");
   }
-  // A git repository: verify the commit, then use a private worktree so the
-  // user's checkout (and an ongoing `git bisect`) is never disturbed.
-  fs::path repo;
-  try {
-    repo = git(spec.path, {"rev-parse", "--show-toplevel"});
-  } catch (const Error&) {
-    throw usage_error("not a kernel tarball or git repository: " + spec.path.string());
-  }
+  commit_ = git(tree_, {"rev-parse", "HEAD"});
+}
+
+// A git repository: verify the commit, then use a private worktree so the
+// user's checkout (and an ongoing `git bisect`) is never disturbed.
+void Workspace::attach_worktree(const SourceSpec& spec, const fs::path& cache) {
+  const fs::path repo = git_toplevel(spec.path);
   const std::string want = spec.commit.empty() ? "HEAD" : spec.commit;
-  RunResult r = run_process({"git", "-C", repo.string(), "rev-parse", "--verify", "--quiet", want + "^{commit}"});
-  if (r.exit_code != 0) throw usage_error("unknown commit '" + want + "' in " + repo.string());
+  RunResult r = run_git(repo, {"rev-parse", "--verify", "--quiet", want + "^{commit}"});
+  // --quiet: an unknown name exits 1 and prints nothing; anything else is git
+  // failing on a repository it cannot read.
+  if (r.exit_code == 1 && trim(r.output).empty()) throw usage_error("unknown commit '" + want + "' in " + repo.string());
+  if (r.exit_code != 0) throw infra_error("git rev-parse failed in " + repo.string() + ": " + trim(r.output));
   commit_ = trim(r.output);
   identity_ = "git:" + commit_;
   id_ = "git-" + sha256_hex(fs::canonical(repo).string()).substr(0, 16);
   tree_ = cache / "worktrees" / id_;
-  FileLock lock(cache / "worktrees" / (id_ + ".lock"));
+  FileLock lock(lock_path(), "setting up the work tree of " + repo.string(), kLockTimeout);
   // A worktree left from a repository that was since deleted and recreated
   // at the same path points at a .git that no longer knows it: start over.
   auto common_dir = [](const fs::path& dir) {
-    RunResult r = run_process({"git", "-C", dir.string(), "rev-parse", "--path-format=absolute", "--git-common-dir"});
+    RunResult r = run_git(dir, {"rev-parse", "--path-format=absolute", "--git-common-dir"});
     return r.exit_code == 0 ? trim(r.output) : std::string();
   };
   if (fs::exists(tree_) && common_dir(tree_) != common_dir(repo)) fs::remove_all(tree_);
@@ -100,11 +131,18 @@ Workspace::Workspace(const SourceSpec& spec, const fs::path& cache) {
 }
 
 void Workspace::checkout(const std::vector<fs::path>& patches) const {
+  // Only we write this tree, and only under lock_path(): an index.lock now
+  // was left by a git we killed (or that died), and would fail every run.
+  const fs::path index_lock = git(tree_, {"rev-parse", "--path-format=absolute", "--git-path", "index.lock"});
+  if (std::error_code ec; fs::exists(index_lock, ec)) {
+    spdlog::warn("removing {} left by an interrupted git", index_lock.string());
+    fs::remove(index_lock);
+  }
   git(tree_, {"checkout", "-q", "-f", "--detach", commit_});
   git(tree_, {"clean", "-q", "-f", "-d"});
   for (const auto& p : patches) {
     if (!fs::exists(p)) throw usage_error("patch not found: " + p.string());
-    RunResult r = run_process({"git", "-C", tree_.string(), "apply", "--whitespace=nowarn", fs::absolute(p).string()});
+    RunResult r = run_git(tree_, {"apply", "--whitespace=nowarn", fs::absolute(p).string()});
     if (r.exit_code != 0)
       throw usage_error("patch does not apply: " + p.string() + " on " + identity_ + "\n" + trim(r.output));
   }

@@ -31,18 +31,32 @@ class Workspace {
   const std::string& commit() const { return commit_; }  // resolved sha in tree()
   // A short, path-safe name for per-workspace state (build dirs, locks).
   const std::string& id() const { return id_; }
+  // The lock every writer of tree() holds (setting it up, checkouts, builds).
+  std::filesystem::path lock_path() const;
 
   // Checks out the source commit (discarding any previous patches) and
   // applies `patches` in order. A patch that does not apply is an
-  // rb::Error(Usage) naming the patch and quoting git's reason.
+  // rb::Error(Usage) naming the patch and quoting git's reason. Call with
+  // lock_path() held: a git index.lock found then was left by a killed git
+  // and is removed.
   void checkout(const std::vector<std::filesystem::path>& patches) const;
 
  private:
+  void import_tarball(const SourceSpec& spec, const std::filesystem::path& cache);
+  void attach_worktree(const SourceSpec& spec, const std::filesystem::path& cache);
+
   std::string identity_, commit_, id_;
-  std::filesystem::path tree_;
+  std::filesystem::path tree_, cache_;
 };
 
-// Runs git with argv in `dir`, returns trimmed stdout; throws with stderr.
+// Runs git with argv in `dir` (C locale, bounded by a timeout), returns
+// trimmed stdout. A failure is rb::Error(Infrastructure) quoting git: callers
+// that can tell bad input (an unknown commit, not a repository) check for it
+// first and say so as a usage error.
 std::string git(const std::filesystem::path& dir, const std::vector<std::string>& args);
+
+// The top level of the git work tree containing `path`; rb::Error(Usage) if
+// `path` is not in one, (Infrastructure) if git itself fails.
+std::filesystem::path git_toplevel(const std::filesystem::path& path);
 
 }  // namespace rb::kernel

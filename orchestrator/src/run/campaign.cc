@@ -9,6 +9,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/threads.h"
 
 namespace rb::run {
 
@@ -56,14 +57,17 @@ class BootLoop {
     std::vector<bool> runnable;
     for (const auto& k : res_.kernels) runnable.push_back(k.build_error.empty());
     schedule_.start(runnable);
-    std::vector<std::jthread> slots;
-    for (int i = 0; i < s_.jobs; ++i) slots.emplace_back([this] { slot(); });
+    // A worker's exception (a throwing observer) reaches the caller, where it
+    // becomes exit 3 with its message, instead of std::terminate.
+    WorkerGroup slots;
+    for (int i = 0; i < s_.jobs; ++i) slots.spawn([this, &slots] { slot(slots); });
+    slots.join();
   }
 
  private:
-  void slot() {
+  void slot(const WorkerGroup& group) {
     std::unique_lock lock(mu_);
-    while (!g_interrupted) {
+    while (!g_interrupted && !group.failing()) {
       auto task = schedule_.next(running_);
       if (!task) {
         if (in_flight_ == 0) break;

@@ -10,12 +10,18 @@ namespace rb::store {
 
 namespace {
 
+// Every error names the database file: there may be several (--db).
+Error db_error(sqlite3* db, const std::string& what) {
+  const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
+  return infra_error("history database " + std::string(file && *file ? file : "?") + ": " + what + ": " +
+                     (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
 // RAII statement with positional binding helpers.
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
-      throw infra_error(std::string("sqlite prepare: ") + sqlite3_errmsg(db));
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) throw db_error(db, "prepare");
   }
   ~Stmt() { sqlite3_finalize(s_); }
   Stmt(const Stmt&) = delete;
@@ -36,7 +42,7 @@ class Stmt {
     int rc = sqlite3_step(s_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw infra_error(std::string("sqlite step: ") + sqlite3_errmsg(sqlite3_db_handle(s_)));
+    throw db_error(sqlite3_db_handle(s_), "step");
   }
   int64_t i64(int c) { return sqlite3_column_int64(s_, c); }
   std::string text(int c) {
@@ -69,10 +75,18 @@ CREATE INDEX IF NOT EXISTS trials_by_boot ON trials(boot);
 
 Store::Store(const std::filesystem::path& db) {
   if (db.has_parent_path()) std::filesystem::create_directories(db.parent_path());
-  if (sqlite3_open(db.c_str(), &db_) != SQLITE_OK)
-    throw infra_error("cannot open history database " + db.string() + ": " + sqlite3_errmsg(db_));
+  if (sqlite3_open(db.c_str(), &db_) != SQLITE_OK) {
+    const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw infra_error("cannot open history database " + db.string() + ": " + msg);
+  }
   sqlite3_busy_timeout(db_, 10000);
-  exec(kSchema);
+  try {
+    exec(kSchema);
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
 }
 
 Store::~Store() { sqlite3_close(db_); }
@@ -80,21 +94,30 @@ Store::~Store() { sqlite3_close(db_); }
 void Store::exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "?";
     sqlite3_free(err);
-    throw infra_error("sqlite: " + msg);
+    throw db_error(db_, sql.substr(0, sql.find_first_of("(\n")));
   }
 }
 
 int64_t Store::session(const std::string& key, const std::string& kind, const std::string& meta_json) {
   std::lock_guard lock(mu_);
-  Stmt find(db_, "SELECT id FROM sessions WHERE key=?");
-  find.bind(1, key);
-  if (find.step()) return find.i64(0);
-  Stmt ins(db_, "INSERT INTO sessions(key, kind, meta) VALUES(?,?,?)");
-  ins.bind(1, key).bind(2, kind).bind(3, meta_json);
-  ins.step();
-  return sqlite3_last_insert_rowid(db_);
+  // One write transaction, so two processes asking for the same key cannot
+  // both see "none" and then collide on the UNIQUE key.
+  exec("BEGIN IMMEDIATE");
+  try {
+    Stmt ins(db_, "INSERT OR IGNORE INTO sessions(key, kind, meta) VALUES(?,?,?)");
+    ins.bind(1, key).bind(2, kind).bind(3, meta_json);
+    ins.step();
+    Stmt find(db_, "SELECT id FROM sessions WHERE key=?");
+    find.bind(1, key);
+    if (!find.step()) throw db_error(db_, "session " + key + " vanished");
+    const int64_t id = find.i64(0);
+    exec("COMMIT");
+    return id;
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
 }
 
 std::optional<std::string> Store::session_meta(int64_t session) {
@@ -138,7 +161,7 @@ int64_t Store::record_boot(int64_t session, const std::string& commit, const rec
     exec("COMMIT");
     return id;
   } catch (...) {
-    exec("ROLLBACK");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // keep the first error
     throw;
   }
 }

@@ -1,9 +1,12 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <thread>
 
+#include "util/error.h"
 #include "util/fs.h"
 
 namespace rb::store {
@@ -91,6 +94,59 @@ TEST(Store, ParallelSlotsCanRecordBootsAtOnce) {
   int trials = 0;
   for (const auto& e : s.evidence(id)) trials += e.trials;
   EXPECT_EQ(trials, 4 * 300 * 3);
+}
+
+}  // namespace
+}  // namespace rb::store
+
+namespace rb::store {
+namespace {
+
+// Several processes (as parallel `bisect-step`s would) asking for the same
+// sessions at once all get the one id per key, and none fails.
+TEST(Store, SessionIsAtomicAcrossProcesses) {
+  TempDir dir(fs::temp_directory_path(), "store-test");
+  const fs::path db = dir.path() / "h.db";
+  { Store s(db); }  // schema first, so only session() races
+  constexpr int kProcs = 4, kKeys = 150;
+  std::vector<pid_t> kids;
+  for (int p = 0; p < kProcs; ++p) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int code = 0;
+      try {
+        Store s(db);
+        std::string out;
+        for (int k = 0; k < kKeys; ++k)
+          out += std::to_string(s.session("key" + std::to_string(k), "bisect", "{}")) + "\n";
+        write_file_atomic(dir.path() / ("ids" + std::to_string(p)), out);
+      } catch (...) {
+        code = 1;
+      }
+      ::_exit(code);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t k : kids) {
+    int st = 0;
+    ::waitpid(k, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "a process failed to get its sessions";
+  }
+  const std::string first = read_file(dir.path() / "ids0");
+  for (int p = 1; p < kProcs; ++p) EXPECT_EQ(read_file(dir.path() / ("ids" + std::to_string(p))), first);
+}
+
+TEST(Store, ErrorsNameTheDatabase) {
+  TempDir dir(fs::temp_directory_path(), "store-test");
+  const fs::path db = dir.path() / "h.db";
+  write_file_atomic(db, std::string(8192, 'x'));  // not a database
+  try {
+    Store s(db);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(db.string()), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -39,6 +39,8 @@ struct BootResult {
   BootEnd end = BootEnd::LaunchError;
   int exit_code = -1;
   double seconds = 0;
+  double launch_seconds = 0;  // of `seconds`: starting the VM, until the console watch began
+  double stop_seconds = 0;    // of `seconds`: from the end of the watch (exit, stop, timeout) to the return
   std::vector<std::string> command;  // exact command line / definition used, for bundles
   std::string error;                 // LaunchError details (e.g. QEMU's stderr)
 };

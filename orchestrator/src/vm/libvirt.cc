@@ -27,6 +27,16 @@
 //    show one "ALL CPUs/TCG").
 //  * The console is a <serial type='file'> on a local path, followed with
 //    watch_console(); so the URI must name a local daemon.
+//  * Nothing outlives us: domains are created with VIR_DOMAIN_START_AUTODESTROY
+//    (the daemon destroys them when our connection closes, however we die),
+//    the connection has a keepalive (an event loop thread answers it), so a
+//    dead or wedged daemon turns every pending call into an error within
+//    ~20 s instead of a hang, and a stop request (Ctrl-C) destroys the domain
+//    at once. Domains are named racebisect-<name>-<pid>-<n> and carry our
+//    <metadata> (owner pid, its start time, the host's boot id); the first
+//    boot of a process destroys domains with that name prefix AND that
+//    metadata whose owner is gone (left by a daemon restart, which forgets
+//    auto-destroy) -- never someone else's, never a live run's.
 //  * QEMU's own stdout/stderr (libvirt's per-domain log) is copied next to the
 //    console as <console>.qemu, like the direct backend's, and the per-domain
 //    file under /var/log/libvirt/qemu is removed, since every boot has a new
@@ -35,16 +45,22 @@
 #include <libvirt/virterror.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/stop.h"
 #include "vm/backend.h"
 
 namespace rb::vm {
@@ -59,13 +75,23 @@ void capture_error(void*, virErrorPtr err) {
   if (err && err->message) t_last_error = err->message;
 }
 
+// The keepalive is answered by an event loop, which a client must run itself.
 void init_libvirt() {
   static std::once_flag once;
   std::call_once(once, [] {
     virInitialize();
     virSetErrorFunc(nullptr, capture_error);
+    if (virEventRegisterDefaultImpl() != 0) return;
+    std::thread([] {
+      for (;;)
+        if (virEventRunDefaultImpl() < 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }).detach();
   });
 }
+
+// Probe every 5 s; after 3 unanswered probes the connection is closed and
+// every call on it fails.
+constexpr int kKeepAliveInterval = 5, kKeepAliveCount = 3;
 
 // The message of the last failed libvirt call on this thread.
 std::string take_error() {
@@ -160,17 +186,105 @@ std::string xml_escape(std::string_view s) {
   return out;
 }
 
+// ---- ownership: which domains are ours, and is their owner still alive ----
+
+constexpr const char* kNamePrefix = "racebisect-";
+constexpr const char* kMetaUri = "https://racebisect.invalid/libvirt-domain/1";
+
+// A process identity that survives pid reuse: pid + start time + boot id.
+struct Owner {
+  long pid = 0;
+  std::string start, boot;
+};
+
+std::string field(const std::string& xml, const std::string& tag) {
+  const size_t a = xml.find("<" + tag + ">");
+  const size_t b = xml.find("</" + tag + ">");
+  if (a == std::string::npos || b == std::string::npos || b < a) return {};
+  return xml.substr(a + tag.size() + 2, b - a - tag.size() - 2);
+}
+
+// Field 22 of /proc/PID/stat (start time in clock ticks since boot), or "".
+std::string start_time(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return {};
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string f;
+  for (int i = 3; i <= 22 && rest >> f; ++i) {
+  }
+  return f;
+}
+
+const Owner& self() {
+  static const Owner me = [] {
+    Owner o;
+    o.pid = ::getpid();
+    o.start = start_time(o.pid);
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::getline(in, o.boot);
+    return o;
+  }();
+  return me;
+}
+
+// Stale = left by a racebisect process of this host that no longer runs.
+bool owner_gone(const std::string& meta) {
+  Owner o;
+  o.pid = std::atol(field(meta, "pid").c_str());
+  o.start = field(meta, "start");
+  o.boot = field(meta, "boot");
+  if (o.pid <= 0 || o.boot.empty() || o.boot != self().boot) return false;  // not provably ours to judge
+  return start_time(o.pid) != o.start;  // dead, or the pid now belongs to another process
+}
+
 // Domain names end up in file names (/var/log/libvirt/qemu/NAME.log).
 std::string domain_name(const std::string& prefix) {
   static std::atomic<unsigned> counter{0};
   std::string clean;
-  for (const char c : prefix.substr(0, 64)) {
+  std::string_view p = prefix;
+  if (p.rfind("racebisect", 0) == 0) p.remove_prefix(std::string_view("racebisect").size());
+  if (!p.empty() && p[0] == '-') p.remove_prefix(1);
+  for (const char c : p.substr(0, 64)) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
                     c == '_' || c == '.';
     clean += ok ? c : '-';
   }
-  if (clean.empty() || clean[0] == '.') clean.insert(0, "rb");
-  return clean + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+  if (clean.empty()) clean = "vm";
+  return kNamePrefix + clean + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+// Destroys leftovers of killed earlier runs (see the header comment); once
+// per process and URI.
+void sweep_leftovers(virConnectPtr conn, const std::string& uri) {
+  static std::mutex mu;
+  static std::set<std::string> swept;
+  std::lock_guard lock(mu);
+  if (!swept.insert(uri).second) return;
+  virDomainPtr* doms = nullptr;
+  const int n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+  if (n < 0) {
+    spdlog::warn("libvirt: cannot list domains to clean up leftovers: {}", take_error());
+    return;
+  }
+  std::vector<std::string> destroyed;
+  for (int i = 0; i < n; ++i) {
+    const char* name = virDomainGetName(doms[i]);
+    if (name && std::string(name).rfind(kNamePrefix, 0) == 0) {
+      char* meta = virDomainGetMetadata(doms[i], VIR_DOMAIN_METADATA_ELEMENT, kMetaUri, VIR_DOMAIN_AFFECT_LIVE);
+      if (!meta) take_error();  // no metadata of ours: not ours
+      if (meta && owner_gone(meta) && virDomainDestroy(doms[i]) == 0) destroyed.push_back(name);
+      free(meta);
+    }
+    virDomainFree(doms[i]);
+  }
+  free(doms);
+  take_error();
+  if (!destroyed.empty()) {
+    std::string names;
+    for (const auto& d : destroyed) names += " " + d;
+    spdlog::warn("libvirt: destroyed {} domain(s) left by killed earlier runs:{}", destroyed.size(), names);
+  }
 }
 
 // Security models the daemon runs with, from <host><secmodel><model>.
@@ -200,6 +314,10 @@ std::string domain_xml(const BootSpec& spec, const std::string& name, const std:
   std::ostringstream x;
   x << "<domain type='" << (kvm ? "kvm" : "qemu") << "'>\n"
     << "  <name>" << xml_escape(name) << "</name>\n"
+    << "  <metadata>\n    <racebisect:run xmlns:racebisect='" << kMetaUri << "'>"
+    << "<racebisect:pid>" << self().pid << "</racebisect:pid><racebisect:start>" << xml_escape(self().start)
+    << "</racebisect:start><racebisect:boot>" << xml_escape(self().boot)
+    << "</racebisect:boot></racebisect:run>\n  </metadata>\n"
     << "  <memory unit='MiB'>" << spec.memory_mb << "</memory>\n"
     << "  <vcpu>" << spec.vcpus << "</vcpu>\n"
     << "  <os>\n"
@@ -252,9 +370,13 @@ class LibvirtBackend : public Backend {
 
   BootResult boot(const BootSpec& spec, const OutputFn& on_output) override {
     BootResult r;
-    const auto t0 = std::chrono::steady_clock::now();
+    using Clock = std::chrono::steady_clock;
+    const auto t0 = Clock::now();
+    std::optional<Clock::time_point> watch_end;
     auto finish = [&]() -> BootResult {
-      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const auto end = Clock::now();
+      r.seconds = std::chrono::duration<double>(end - t0).count();
+      if (watch_end) r.stop_seconds = std::chrono::duration<double>(end - *watch_end).count();
       return r;
     };
     init_libvirt();
@@ -271,17 +393,29 @@ class LibvirtBackend : public Backend {
                   " (libvirtd not running? start it with scripts/start-libvirtd)";
         return finish();
       }
+      if (virConnectSetKeepAlive(conn.get(), kKeepAliveInterval, kKeepAliveCount) < 0)
+        spdlog::warn("libvirt: no keepalive on {} (a wedged daemon would not be noticed): {}", uri_, take_error());
+      sweep_leftovers(conn.get(), uri_);
       const std::string xml = domain_xml(spec, name, security_models(conn.get()));
       r.command = {xml};
 
-      virDomainPtr raw = virDomainCreateXML(conn.get(), xml.c_str(), VIR_DOMAIN_NONE);
+      // Auto-destroy: if we die, our connection closes and the daemon
+      // destroys the domain; nothing is left running for anyone to find.
+      virDomainPtr raw = virDomainCreateXML(conn.get(), xml.c_str(), VIR_DOMAIN_START_AUTODESTROY);
       if (!raw) {
         r.error = "libvirt could not start domain " + name + ": " + take_error();
         collect_qemu_log(name, qemu_log_copy);
         return finish();
       }
       Domain dom(raw);
-      r.end = watch_console(spec, on_output, [&] { return dom.alive(); });
+      r.launch_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      bool stopped = false;
+      r.end = watch_console(spec, on_output, [&] {
+        if (stop_requested()) return !(stopped = true);  // Ctrl-C with a silent guest
+        return dom.alive();
+      });
+      watch_end = Clock::now();
+      if (stopped) r.end = BootEnd::Stopped;
       if (r.end == BootEnd::Exited) {
         const std::string log = collect_qemu_log(name, qemu_log_copy);
         const std::string reason = shutoff_reason(log);

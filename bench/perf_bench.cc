@@ -23,7 +23,6 @@
 // speed.
 #include <sqlite3.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -346,12 +345,8 @@ KtapTime time_to_ktap(const std::vector<std::string>& argv, const fs::path& log,
     if (console.find("KTAP version") != std::string::npos) r.seconds = since(t0);
     else if (p.wait_for(std::chrono::milliseconds(5))) break;
   }
-  const pid_t pid = p.pid();
   p.kill();
   p.wait();
-  // Process::kill/wait left the killed QEMU a zombie here (one per boot,
-  // seen with ps); reap it so a long run does not pile them up.
-  ::waitpid(pid, nullptr, WNOHANG);
   std::smatch m;
   if (std::regex_search(console, m, std::regex(R"(racebisect-init[^\n]* cpus=(\d+))"))) r.cpus = std::stoi(m[1].str());
   return r;

@@ -121,5 +121,5 @@ int main(int argc, char** argv) {
     }
   }
   emit("# summary trials=" + std::to_string(trials) + " failed=" + std::to_string(failed));
-  return failed ? 1 : 0;
+  return 0;  // the whole plan was printed: failures are results (the contract)
 }

@@ -428,6 +428,7 @@ struct TtffBoot {
   double seconds = 0;                     // the whole boot (censoring time without a failure)
   int trials = 0, fails = 0;
   double exposure_s = 0;                  // racing time: trial lengths, a failed one up to its failure
+  bool infra = false;                     // the test never ran: neither a failure nor censored
 };
 
 TtffBoot ttff_boot(Ctx& c, run::BootRequest req) {
@@ -445,8 +446,10 @@ TtffBoot ttff_boot(Ctx& c, run::BootRequest req) {
     t.fails += f;
     t.exposure_s += (f && tr.first_bogus_ms >= 0 ? tr.first_bogus_ms : tr.ms) / 1000.0;
   }
-  if (b.outcome != Outcome::Pass && b.outcome != Outcome::Fail)
+  if (b.outcome != Outcome::Pass && b.outcome != Outcome::Fail) {
     spdlog::warn("[{}] boot {}: {} {}", req.label, req.index, record::to_string(b.outcome), b.detail);
+    t.infra = !t.first_failure_s && t.trials == 0;
+  }
   return t;
 }
 
@@ -471,10 +474,14 @@ fs::path build_selftest(Ctx& c) {
 
 struct TtffSummary {
   std::vector<double> times;  // first failure, or the censoring time
-  int censored = 0, trials = 0, fails = 0;
+  int censored = 0, trials = 0, fails = 0, infra = 0;
   double exposure = 0;
 };
 void add(TtffSummary& s, const TtffBoot& b) {
+  if (b.infra) {
+    ++s.infra;
+    return;
+  }
   s.times.push_back(b.first_failure_s.value_or(b.seconds));
   s.censored += !b.first_failure_s;
   s.trials += b.trials;
@@ -483,7 +490,8 @@ void add(TtffSummary& s, const TtffBoot& b) {
 }
 std::string ttff_str(const TtffSummary& s) {
   const Spread sp = spread(s.times);
-  return fmt::format("{}{}", spread_str(sp), s.censored ? fmt::format(", {}/{} censored", s.censored, s.times.size()) : "");
+  return fmt::format("{}{}{}", spread_str(sp), s.censored ? fmt::format(", {}/{} censored", s.censored, s.times.size()) : "",
+                     s.infra ? fmt::format(", {} boots did not run the test (infra)", s.infra) : "");
 }
 std::string rate_str(int k, double t) {
   const auto ci = garwood(k, t);

@@ -57,8 +57,8 @@ void play_one(const ScriptedConsole& c, const fs::path& work, const fs::path& bi
   const fs::path script = work / "console.script", out = work / "out", kernel = work / "bzImage";
   rb::write_file_atomic(script, c.script);
   fs::remove_all(out);
-  std::vector<std::string> argv{bin.string(), "boot", "--kernel", kernel.string(), "--accel", "tcg", "--arg",
-                                "trials=" + std::to_string(c.planned), "--out", out.string(), "--timeout", "300"};
+  std::vector<std::string> argv{bin.string(), "boot", "--kernel", kernel.string(), "--accel", "tcg", "--trials",
+                                std::to_string(c.planned), "--out", out.string(), "--timeout", "300"};
   argv.insert(argv.end(), c.boot_flags.begin(), c.boot_flags.end());  // e.g. a short hang timeout
   if (std::find(argv.begin(), argv.end(), "--no-output-timeout") == argv.end())
     argv.insert(argv.end(), {"--no-output-timeout", "120"});
@@ -77,7 +77,7 @@ void play_one(const ScriptedConsole& c, const fs::path& work, const fs::path& bi
   t.max_rss_kb = std::max(t.max_rss_kb, r.max_rss_kb);
   t.seconds += r.seconds;
   std::error_code ec;
-  t.max_console = std::max(t.max_console, fs::file_size(out / "console.log", ec));
+  t.max_console = std::max(t.max_console, fs::file_size(out / "boot-1.log", ec));
   const bool right = r.exit_code == rb::testing::boot_exit_code(c.want.outcome) && counts_as(r.output, c);
   // What the contract forbids: an attacked console ending as pass/fail, or
   // counting trials it should not. Any other difference is a mismatch.

@@ -1,251 +1,363 @@
-// Simulated bisection of a flaky race: fixed-N retries, SPRT steps and
-// probabilistic bisection side by side on the same culprits.
+// The bisection simulator, and the gate the shipped bisection must pass.
 //
-// Each cell (range size n, failure rate of a bad commit, false-failure rate
-// of a good commit) runs every strategy on the same seeded culprits, drawn
-// uniformly from [1, n-1]. Cost = trials + 50 * builds. Deterministic given
-// --seed: all randomness comes from splitmix64 streams keyed by
-// (seed, cell, run, strategy), never from the standard distributions.
+// Every method here is shipped code: "driver" is bisect::Driver (what
+// `racebisect bisect` runs) with its default parameters; "git+sprt" is git
+// bisect's search with the step rule of `racebisect bisect-step` at its
+// defaults (bisect/step_rule.h, p1 learnt from commits that reproduced);
+// "git+fixed10" is git bisect with 10 retries per step (syzbot's classic
+// rule) through the same step-rule code. Cost = trials + 50 per build + 8
+// per boot that yielded no trial (the driver's own accounting).
 //
-//   bisect_sim [--runs 1000] [--seed 1] [--sizes 16,256,4096]
-//              [--rates 0.02,0.1,0.3,0.7] [--stress-rates 0.1,0.3]
-//              [--false-rate 0.001] [--confidence 0.99] [--budget 10000] [--quick]
+// A run is *confident but wrong* when it names a single wrong commit (the
+// driver only names one at >= --confidence), or an ambiguous set without
+// the culprit. The figures in a cell come from --runs seeded runs; all
+// randomness is splitmix64, so a seed gives the same table on any machine.
+//
+//   bisect_sim [--runs 1000] [--seed 1] [--cells all|NAME,...] [--methods driver,git+sprt,git+fixed10]
+//              [--budget 5000] [--confidence 0.99] [--quick] [--list]
+// --quick: the bounded gate run by ctest (fewer runs and cells); exits 1
+// if a gate assertion fails.
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "bisect/strategies.h"
+#include "sim.h"
 #include "stats/binomial.h"
 
 namespace {
 
-using namespace rb::bisect;
+using namespace sim;
 
-constexpr double kBuildCost = 50;
-
-uint64_t splitmix(uint64_t& s) {
-  uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t s = a * 0x9e3779b97f4a7c15ULL + b;
-  return splitmix(s);
-}
+constexpr double kBuildCost = 50, kEmptyBootCost = 8;
 
 struct Options {
   int runs = 1000;
   uint64_t seed = 1;
-  std::vector<int> sizes = {16, 256, 4096};
-  std::vector<double> rates = {0.02, 0.1, 0.3, 0.7};
-  std::vector<double> stress_rates = {0.1, 0.3};
-  double false_rate = 0.001, confidence = 0.99, budget = 10000;
+  double budget = 5000, confidence = 0.99;
+  std::set<std::string> cells, methods = {"driver", "git+sprt", "git+fixed10"};
+  bool quick = false, list = false;
+  int trace = 0;  // print the driver's steps of this many runs per cell
+  DriverParams driver;  // --rate-change, --change-factors, ... (exploration)
 };
 
-template <class T>
-std::vector<T> parse_list(const std::string& s) {
-  std::vector<T> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(static_cast<T>(std::stod(item)));
-  return out;
+// What a method ended with, in the terms every method shares.
+struct RunOutcome {
+  enum Kind { Named, Set, Refused, Inconclusive } kind = Inconclusive;
+  int named = -1;
+  std::vector<int> set;
+  bool bad_end_refused = false;
+  int steps = 0, boots = 0, builds = 0;
+  long trials = 0;
+  double cost = 0;
+  double stated = -1;            // the confidence the answer was given with (driver only)
+  bool over_budget = false;      // a step started at or above the budget
+  bool no_boot_retried = false;  // a never-booting commit got a second step
+};
+
+std::vector<Scenario> all_cells() {
+  std::vector<Scenario> v;
+  for (int n : {64, 1024})
+    for (double r : {0.02, 0.1, 0.3, 0.7}) v.push_back({.name = "matched", .n = n, .rate = r});
+  for (double rho : {0.1, 0.3})
+    for (double r : {0.1, 0.3}) v.push_back({.name = "dispersed", .rate = r, .rho = rho});
+  v.push_back({.name = "low-rate", .rate = 0.004});
+  v.push_back({.name = "rate-change", .rate = 0.05, .later_rate = 0.5});
+  v.push_back({.name = "rate-change", .rate = 0.02, .later_rate = 0.3});
+  for (double r : {0.1, 0.3}) v.push_back({.name = "flaky-good", .rate = r, .flake = 0.003});
+  v.push_back({.name = "unbuildable", .rate = 0.3, .unbuildable = 0.1});
+  v.push_back({.name = "no-boot", .rate = 0.3, .no_boot = 0.1});
+  for (double r : {0.1, 0.3}) v.push_back({.name = "merges", .n = 1024, .merges = true, .rate = r});
+  return v;
+}
+
+// Bounded for ctest (< 2 min CPU): the cells where a regression in
+// calibration, budget or skipping shows first; n = 16 where only the
+// endpoints matter.
+std::vector<Scenario> quick_cells() {
+  return {{.name = "matched", .rate = 0.3},
+          {.name = "matched", .n = 16, .rate = 0.02},
+          {.name = "dispersed", .rate = 0.3, .rho = 0.3},
+          {.name = "rate-change", .rate = 0.05, .later_rate = 0.5},
+          {.name = "flaky-good", .rate = 0.3, .flake = 0.003},
+          {.name = "unbuildable", .rate = 0.3, .unbuildable = 0.1},
+          {.name = "no-boot", .rate = 0.3, .no_boot = 0.1},
+          {.name = "merges", .n = 256, .merges = true, .rate = 0.3}};
+}
+
+std::string g(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+std::string label(const Scenario& s) {
+  std::string l = s.name + " n=" + std::to_string(s.n) + " rate=" + g(s.rate);
+  if (s.later_rate >= 0) l += "->" + g(s.later_rate);
+  if (s.flake > 0) l += " flake=" + g(s.flake);
+  if (s.rho > 0) l += " rho=" + g(s.rho);
+  if (s.unbuildable > 0) l += " unbuildable=" + g(s.unbuildable);
+  if (s.no_boot > 0) l += " no-boot=" + g(s.no_boot);
+  return l;
+}
+
+RunOutcome run_driver(const World& w, const Options& opt, uint64_t seed) {
+  MemoryEvidenceLog log;
+  SimTester tester(w, log, seed);
+  DriverParams p = opt.driver;
+  p.budget = opt.budget;
+  p.confidence = opt.confidence;
+  Driver d(w.range, p, log, tester);
+  const std::atomic<bool> stop{false};
+  const Result r = d.run(stop);
+  if (opt.trace > 0) {
+    std::printf("    culprit %d change %d -> %s %d: %s cost %.0f\n", w.culprit, w.change, to_string(r.outcome), r.culprit,
+                r.why.c_str(), r.cost);
+    for (const auto& s : r.steps)
+      std::printf("      %-12s %4d %3d/%-3d top %4d %.4f cost %.0f\n", s.kind.c_str(), w.range.index(s.commit), s.failures,
+                  s.trials, w.range.index(s.top_commit), s.top_probability, s.cost);
+  }
+  RunOutcome o;
+  switch (r.outcome) {
+    case Outcome::Found:
+    case Outcome::NoOp: o.kind = RunOutcome::Named, o.named = r.culprit; break;
+    case Outcome::Ambiguous:
+      o.kind = RunOutcome::Set;
+      for (const auto& c : r.ambiguous) o.set.push_back(w.range.index(c));
+      break;
+    case Outcome::NotReproduced:
+    case Outcome::RangeWrong:
+    case Outcome::EndUntestable: o.kind = RunOutcome::Refused; break;
+    default: o.kind = RunOutcome::Inconclusive;
+  }
+  if (o.kind == RunOutcome::Named) o.stated = r.posterior;
+  if (o.kind == RunOutcome::Set) o.stated = r.ambiguous_posterior;
+  o.bad_end_refused = r.outcome == Outcome::NotReproduced;
+  o.steps = static_cast<int>(r.steps.size());
+  o.boots = r.boots, o.builds = r.builds, o.trials = r.trials, o.cost = r.cost;
+  double before = 0;
+  std::map<std::string, int> steps_at;
+  for (const auto& s : r.steps) {
+    o.over_budget |= before >= opt.budget;
+    before = s.cost;
+    if (w.no_boot[w.range.index(s.commit)] && ++steps_at[s.commit] > 1) o.no_boot_retried = true;
+  }
+  return o;
+}
+
+// git bisect over the DAG; each step decided by `make_rule` (a fresh rule
+// per commit, as `git bisect run` starts a fresh bisect-step).
+template <class MakeRule>
+RunOutcome run_git(const World& w, uint64_t seed, MakeRule make_rule) {
+  MemoryEvidenceLog log;
+  SimTester tester(w, log, seed);
+  GitBisect git(w.graph);
+  RunOutcome o;
+  std::set<int> built;
+  for (int x; (x = git.next()) >= 0;) {
+    ++o.steps;
+    built.insert(x);
+    const std::string& sha = w.range.commits[x];
+    if (!tester.build(sha).ok) {
+      git.skip(x);
+      continue;
+    }
+    auto rule = make_rule(log, sha);
+    StepVerdict v = StepVerdict::Continue;
+    tester.run(sha, 1 << 20, [&](bool failed) { return (v = rule.add(failed)) == StepVerdict::Continue; });
+    if (v == StepVerdict::Reproduces) git.bad(x);
+    else if (v == StepVerdict::Clean) git.good(x);
+    else git.skip(x);  // inconclusive, or no trial at all
+  }
+  const auto rest = git.remaining();
+  if (rest.size() == 1) o.kind = RunOutcome::Named, o.named = git.culprit();
+  else o.kind = RunOutcome::Set, o.set = rest;
+  for (const auto& e : log.evidence()) {
+    o.boots += static_cast<int>(e.boots.size());
+    o.trials += e.trials();
+    o.cost += e.trials() + kEmptyBootCost * e.empty_boots();
+  }
+  o.builds = static_cast<int>(built.size());
+  o.cost += kBuildCost * o.builds;
+  return o;
+}
+
+RunOutcome run_method(const std::string& m, const World& w, Options opt, uint64_t seed, int run) {
+  if (run >= opt.trace) opt.trace = 0;
+  if (m == "driver") return run_driver(w, opt, seed);
+  if (m == "git+fixed10") return run_git(w, seed, [](MemoryEvidenceLog&, const std::string&) { return FixedNRule(10); });
+  // bisect-step's own rate learning: pooled counts of the other commits that reproduced.
+  return run_git(w, seed, [](MemoryEvidenceLog& log, const std::string& head) {
+    LearnedRate l;
+    for (const auto& e : log.evidence())
+      if (e.commit != head && e.failures() > 0) l.trials += e.trials(), l.failures += e.failures();
+    return StepRule(resolve_step_rule({}, l));
+  });
+}
+
+struct Tally {
+  int runs = 0, right = 0, wrong = 0, sets = 0, refused = 0, bad_end_refused = 0, inconclusive = 0;
+  int over_budget = 0, no_boot_retried = 0, stated_runs = 0;
+  double stated = 0;  // sum of stated confidences of the runs that gave one
+  double steps = 0, boots = 0, builds = 0, trials = 0, cost = 0;
+  std::vector<double> costs;
+  void add(const RunOutcome& o, int truth) {
+    ++runs;
+    const bool in_set = std::find(o.set.begin(), o.set.end(), truth) != o.set.end();
+    right += o.kind == RunOutcome::Named && o.named == truth;
+    wrong += (o.kind == RunOutcome::Named && o.named != truth) || (o.kind == RunOutcome::Set && !in_set);
+    sets += o.kind == RunOutcome::Set && in_set;
+    refused += o.kind == RunOutcome::Refused;
+    bad_end_refused += o.bad_end_refused;
+    inconclusive += o.kind == RunOutcome::Inconclusive;
+    over_budget += o.over_budget;
+    no_boot_retried += o.no_boot_retried;
+    if (o.stated >= 0) stated += o.stated, ++stated_runs;
+    steps += o.steps, boots += o.boots, builds += o.builds, trials += o.trials, cost += o.cost;
+    costs.push_back(o.cost);
+  }
+  double wrong_upper() const { return rb::stats::clopper_pearson(wrong, runs, 0.90).high; }  // one-sided 95%
+  double p95_cost() const {
+    std::vector<double> v = costs;
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[static_cast<size_t>(std::ceil(0.95 * v.size())) - 1];
+  }
+};
+
+std::string fmt_stated(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4f", v);
+  return b;
+}
+
+void print_header() {
+  std::printf("  %-12s %6s %7s %7s %7s %6s %7s %6s %6s %6s %6s %7s %7s %7s %5s\n", "method", "right", "wrong", "wr95%",
+              "stated", "set", "refused", "incon", "steps", "boots", "builds", "trials", "cost", "p95cost", "over");
+}
+
+void print_row(const std::string& m, const Tally& t) {
+  const double n = t.runs;
+  const std::string stated = t.stated_runs ? fmt_stated(t.stated / t.stated_runs) : "-";
+  std::printf("  %-12s %5.1f%% %6.2f%% %6.2f%% %7s %5.1f%% %6.1f%% %5.1f%% %6.1f %6.1f %6.1f %7.0f %7.0f %7.0f %5d\n",
+              m.c_str(), 100 * t.right / n, 100 * t.wrong / n, 100 * t.wrong_upper(), stated.c_str(), 100 * t.sets / n,
+              100 * t.refused / n, 100 * t.inconclusive / n, t.steps / n, t.boots / n, t.builds / n, t.trials / n,
+              t.cost / n, t.p95_cost(), t.over_budget);
 }
 
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i], v;
-    if (auto eq = a.find('='); eq != std::string::npos) v = a.substr(eq + 1), a = a.substr(0, eq);
+    std::string a = argv[i];
     auto value = [&]() -> std::string {
-      if (!v.empty()) return v;
       if (i + 1 >= argc) std::fprintf(stderr, "%s needs a value\n", a.c_str()), std::exit(2);
       return argv[++i];
     };
+    auto set_of = [](const std::string& s) {
+      std::set<std::string> out;
+      std::stringstream in(s);
+      for (std::string item; std::getline(in, item, ',');) out.insert(item);
+      return out;
+    };
     if (a == "--runs") o.runs = std::stoi(value());
     else if (a == "--seed") o.seed = std::stoull(value());
-    else if (a == "--sizes") o.sizes = parse_list<int>(value());
-    else if (a == "--rates") o.rates = parse_list<double>(value());
-    else if (a == "--stress-rates") o.stress_rates = parse_list<double>(value());
-    else if (a == "--false-rate") o.false_rate = std::stod(value());
-    else if (a == "--confidence") o.confidence = std::stod(value());
     else if (a == "--budget") o.budget = std::stod(value());
-    else if (a == "--quick") o.runs = 200, o.sizes = {16, 256};
+    else if (a == "--confidence") o.confidence = std::stod(value());
+    else if (a == "--cells") o.cells = set_of(value());
+    else if (a == "--methods") o.methods = set_of(value());
+    else if (a == "--quick") o.quick = true;
+    else if (a == "--list") o.list = true;
+    else if (a == "--trace") o.trace = std::stoi(value());
+    else if (a == "--rate-change") o.driver.posterior.rate_change = std::stod(value());
+    else if (a == "--change-factors") {
+      o.driver.posterior.change_factors.clear();
+      for (const auto& f : set_of(value())) o.driver.posterior.change_factors.push_back(std::stod(f));
+    } else if (a == "--dispersion") {
+      o.driver.posterior.dispersion.clear();
+      std::stringstream in(value());
+      for (std::string item; std::getline(in, item, ',');) o.driver.posterior.dispersion.push_back(std::stod(item));
+    } else if (a == "--dispersion-prior") {
+      o.driver.posterior.dispersion_prior.clear();
+      std::stringstream in(value());
+      for (std::string item; std::getline(in, item, ',');) o.driver.posterior.dispersion_prior.push_back(std::stod(item));
+    } else if (a == "--flake-max") o.driver.posterior.flake_max = std::stod(value());
+    else if (a == "--endpoint-failures") o.driver.endpoint_failures = std::stoi(value());
     else {
       std::fprintf(stderr,
-                   "usage: bisect_sim [--runs N] [--seed S] [--sizes a,b] [--rates a,b] [--stress-rates a,b]\n"
-                   "                  [--false-rate F] [--confidence C] [--budget COST] [--quick]\n");
+                   "usage: bisect_sim [--runs N] [--seed S] [--cells all|NAME,...] [--methods driver,git+sprt,"
+                   "git+fixed10]\n                  [--budget COST] [--confidence C] [--quick] [--list]\n");
       std::exit(a == "--help" || a == "-h" ? 0 : 2);
     }
   }
+  if (o.cells.count("all")) o.cells.clear();
   return o;
 }
 
-struct Tally {
-  int correct = 0, runs = 0, exhausted = 0;
-  std::vector<long> trials;
-  double builds = 0, cost = 0, confidence = 0;
-  double acc() const { return runs ? double(correct) / runs : 0; }
-  double mean_trials() const {
-    double s = 0;
-    for (long t : trials) s += t;
-    return runs ? s / runs : 0;
-  }
-  long p95_trials() const {
-    if (trials.empty()) return 0;
-    std::vector<long> v = trials;
-    std::sort(v.begin(), v.end());
-    return v[static_cast<size_t>(std::ceil(0.95 * v.size())) - 1];
-  }
-  double mean_cost() const { return runs ? cost / runs : 0; }
-};
-
-struct Cell {
-  int n;
-  double rate, false_rate;
-  std::vector<Tally> tally;  // one per strategy
-};
-
-void print_cell(const Cell& c, const std::vector<std::unique_ptr<Strategy>>& strategies) {
-  std::printf("\nn=%d  bad-commit rate=%.2f  good-commit false rate=%g  (%d runs)\n", c.n, c.rate, c.false_rate,
-              c.tally[0].runs);
-  std::printf("  %-14s %7s  %-15s %8s %6s %7s %8s %6s %7s\n", "strategy", "acc", "95% Wilson", "trials", "p95",
-              "builds", "cost", "conf", "budget");
-  for (size_t s = 0; s < strategies.size(); ++s) {
-    const Tally& t = c.tally[s];
-    if (t.runs == 0) continue;
-    const auto ci = rb::stats::wilson(t.correct, t.runs, 0.95);
-    std::printf("  %-14s %6.1f%%  [%5.1f, %5.1f]  %8.1f %6ld %7.2f %8.1f %6.3f %6.1f%%\n",
-                strategies[s]->name().c_str(), 100 * t.acc(), 100 * ci.low, 100 * ci.high, t.mean_trials(), t.p95_trials(), t.builds / t.runs,
-                t.mean_cost(), t.confidence / t.runs, 100.0 * t.exhausted / t.runs);
-  }
+// The gate: the driver's confident-but-wrong rate (with --quick its
+// one-sided 95% Clopper-Pearson upper bound) must stay under the cell's limit; no step may
+// start over budget; a never-booting commit is skipped after one step; at
+// rate 0.02 the bad end is refused in < 5% of runs (upper bound).
+bool gate(const Scenario& s, const Tally& t, bool quick) {
+  // Quick: the one-sided 95% upper bound from 200 runs (0 wrong gives 1.5%,
+  // 3 wrong 3.9%); full: the observed rate against the targets.
+  const double limit = quick ? (s.model_matched() ? 0.03 : 0.05) : (s.model_matched() ? 0.01 : 0.02);
+  bool ok = true;
+  auto check = [&](bool cond, const std::string& what) {
+    if (!cond) std::printf("  GATE FAILED: %s\n", what.c_str());
+    ok &= cond;
+  };
+  const double wrong = quick ? t.wrong_upper() : double(t.wrong) / t.runs;
+  check(wrong <= limit, "confident-but-wrong " + std::to_string(100 * wrong) + "% > " + std::to_string(100 * limit) + "%");
+  check(t.over_budget == 0, std::to_string(t.over_budget) + " run(s) started a step over budget");
+  check(t.no_boot_retried == 0, std::to_string(t.no_boot_retried) + " run(s) retried a never-booting commit");
+  if (s.rate == 0.02 && s.model_matched())
+    check(rb::stats::clopper_pearson(t.bad_end_refused, t.runs, 0.90).high < 0.05, "bad end refused too often at rate 0.02");
+  return ok;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options opt = parse(argc, argv);
+  Options opt = parse(argc, argv);
+  if (opt.quick) opt.runs = std::min(opt.runs, 200), opt.methods = {"driver"};
   const auto t0 = std::chrono::steady_clock::now();
-
-  std::vector<std::unique_ptr<Strategy>> strategies;
-  for (int n : {1, 4, 8, 10, 16}) strategies.push_back(std::make_unique<FixedNBisect>(n));
-  const size_t n_fixed = strategies.size();
-  strategies.push_back(std::make_unique<SprtBisect>());
-  strategies.push_back(std::make_unique<ProbabilisticBisect>(PosteriorParams{}, opt.confidence, opt.budget));
-  const size_t prob = strategies.size() - 1;
-  // In the stress cells, also the posterior told the true false-failure rate
-  // (the default epsilon 1e-4 is then 10x too small).
-  PosteriorParams matched;
-  matched.epsilon = opt.false_rate;
-  strategies.push_back(std::make_unique<ProbabilisticBisect>(matched, opt.confidence, opt.budget));
-  const size_t stress_only = strategies.size() - 1;
-
-  std::printf("bisect_sim: runs=%d seed=%llu confidence=%g budget=%g (cost = trials + %g * builds)\n", opt.runs,
-              static_cast<unsigned long long>(opt.seed), opt.confidence, opt.budget, kBuildCost);
-  std::printf("fixed-N: bad if any of N trials fails (N=10 is syzbot's classic rule); sprt: p0=0.001 p1=0.1\n"
-              "alpha=beta=0.01, <=100 trials/step, inconclusive=good; probabilistic: posterior + planner, stops at\n"
-              "top culprit >= confidence or cost >= budget. conf = mean posterior probability of the answer given\n"
-              "the strategy's own evidence; budget = runs that hit the budget. Both ends are trusted and never\n"
-              "built; probabilistic first runs the bad end until one failure (its trials count).\n");
-
-  std::vector<Cell> cells;
-  for (int n : opt.sizes) {
-    for (double r : opt.rates) cells.push_back({n, r, 0.0, {}});
-    for (double r : opt.stress_rates) cells.push_back({n, r, opt.false_rate, {}});
+  std::vector<Scenario> cells = opt.quick ? quick_cells() : all_cells();
+  if (opt.list) {
+    for (const auto& s : cells) std::printf("%s\n", label(s).c_str());
+    return 0;
   }
+  std::printf("bisect_sim: runs=%d seed=%llu budget=%g confidence=%g (cost = trials + %g/build + %g/empty boot)\n",
+              opt.runs, static_cast<unsigned long long>(opt.seed), opt.budget, opt.confidence, kBuildCost,
+              kEmptyBootCost);
+  std::printf("right/wrong: named the culprit / named a wrong commit or a set without it (confident but wrong);\n"
+              "wr95%%: one-sided 95%% upper bound of wrong; stated: mean confidence the driver gave its answers (named\n"
+              "commit or set); set: an ambiguous set holding the culprit; over: runs\n"
+              "that started a step at or over the budget.\n");
+  bool pass = true;
   for (size_t ci = 0; ci < cells.size(); ++ci) {
-    Cell& c = cells[ci];
-    c.tally.resize(strategies.size());
-    for (int run = 0; run < opt.runs; ++run) {
-      uint64_t cs = mix(opt.seed, ci * 1000003 + run);
-      const int culprit = 1 + static_cast<int>(((splitmix(cs) >> 32) * uint64_t(c.n - 1)) >> 32);
-      for (size_t s = 0; s < strategies.size(); ++s) {
-        if (s == stress_only && c.false_rate == 0) continue;
-        uint64_t state = mix(cs, s + 1);
-        const double fr = c.false_rate, rate = c.rate;
-        auto trial = [&](int commit) {
-          const double u = (splitmix(state) >> 11) * 0x1.0p-53;
-          return u < (commit >= culprit ? rate : fr);
-        };
-        const BisectOutcome o = strategies[s]->run(c.n, trial);
-        Tally& t = c.tally[s];
-        ++t.runs;
-        t.correct += o.culprit == culprit;
-        t.exhausted += o.budget_exhausted;
-        t.trials.push_back(o.trials);
-        t.builds += o.builds;
-        t.cost += o.trials + kBuildCost * o.builds;
-        t.confidence += o.confidence;
+    const Scenario& s = cells[ci];
+    if (!opt.cells.empty() && !opt.cells.count(s.name)) continue;
+    std::printf("\n%s (%d runs%s)\n", label(s).c_str(), opt.runs, s.model_matched() ? ", model-matched" : "");
+    print_header();
+    for (const std::string& m : {std::string("driver"), std::string("git+sprt"), std::string("git+fixed10")}) {
+      if (!opt.methods.count(m)) continue;
+      Tally t;
+      for (int run = 0; run < opt.runs; ++run) {
+        Rng world_rng{mix(opt.seed, ci * 1000003 + run)};
+        const World w(s, world_rng);
+        t.add(run_method(m, w, opt, mix(world_rng.next(), 7), run), w.culprit);
       }
+      print_row(m, t);
+      if (m == "driver") pass &= gate(s, t, opt.quick);
+      std::fflush(stdout);
     }
-    print_cell(c, strategies);
-    std::fflush(stdout);
-  }
-
-  // The question: at every rate >= 0.1 (no false failures), does probabilistic
-  // bisection reach >= 99% accuracy at <= half the cost of the cheapest
-  // fixed-N setting that also reaches 99%?
-  std::printf("\nSUMMARY: probabilistic vs the cheapest fixed-N reaching 99%% accuracy (rates >= 0.1, no false "
-              "failures)\n");
-  std::printf("  %6s %5s  %9s %9s   %-12s %9s  %7s  %s\n", "n", "rate", "prob acc", "prob cost", "cheapest", "cost",
-              "ratio", "build floor 50*log2(n-1)");
-  bool acc_ok = true, cost_ok = true;
-  int compared = 0, no_fixed = 0;
-  for (const Cell& c : cells) {
-    if (c.rate < 0.1 || c.false_rate > 0) continue;
-    const Tally& p = c.tally[prob];
-    acc_ok &= p.acc() >= 0.99;
-    int best = -1;
-    for (size_t s = 0; s < n_fixed; ++s)
-      if (c.tally[s].acc() >= 0.99 && (best < 0 || c.tally[s].mean_cost() < c.tally[best].mean_cost()))
-        best = static_cast<int>(s);
-    const double floor = kBuildCost * std::log2(c.n - 1.0);
-    if (best < 0) {
-      ++no_fixed;
-      std::printf("  %6d %5.2f  %8.1f%% %9.1f   %-12s %9s  %7s  %.0f\n", c.n, c.rate, 100 * p.acc(), p.mean_cost(),
-                  "(none)", "-", "-", floor);
-      continue;
-    }
-    ++compared;
-    const double ratio = p.mean_cost() / c.tally[best].mean_cost();
-    cost_ok &= ratio <= 0.5;
-    std::printf("  %6d %5.2f  %8.1f%% %9.1f   %-12s %9.1f  %7.2f  %.0f\n", c.n, c.rate, 100 * p.acc(), p.mean_cost(),
-                strategies[best]->name().c_str(), c.tally[best].mean_cost(), ratio, floor);
-  }
-  std::printf("  accuracy >= 99%% in every such cell: %s\n", acc_ok ? "yes" : "NO");
-  std::printf("  cost <= half of the cheapest 99%%-accurate fixed-N: %s (%d cell(s) compared; %d cell(s) where no "
-              "fixed-N reached 99%%)\n",
-              compared == 0 ? "n/a" : cost_ok ? "yes" : "NO", compared, no_fixed);
-  std::printf("  ANSWER: %s\n", acc_ok && cost_ok && compared > 0 ? "YES" : "NO");
-  std::printf("  note: every strategy needs about log2(n-1) builds to isolate one commit, so builds alone cost about\n"
-              "  the floor column; half a fixed-N cost is below that floor wherever fixed-N spends few trials.\n"
-              "  The cheapest fixed-N is picked per cell in hindsight, i.e. knowing the rate.\n");
-  std::string uniform;  // fixed-N settings at >= 99% in every such cell
-  for (size_t s = 0; s < n_fixed; ++s) {
-    bool all = true;
-    for (const Cell& c : cells)
-      if (c.rate >= 0.1 && c.false_rate == 0) all &= c.tally[s].acc() >= 0.99;
-    if (all) uniform += " " + strategies[s]->name();
-  }
-  std::printf("  one fixed N reaching 99%% in all of these cells:%s\n", uniform.empty() ? " none" : uniform.c_str());
-  bool any_stress = false;
-  for (const Cell& c : cells) {
-    if (c.false_rate == 0) continue;
-    if (!any_stress) std::printf("\nSTRESS (false failures on good commits): accuracy\n");
-    any_stress = true;
-    std::printf("  n=%-5d rate %.2f false %g:", c.n, c.rate, c.false_rate);
-    for (size_t s = n_fixed; s < strategies.size(); ++s)
-      std::printf("  %s %.1f%%", strategies[s]->name().c_str(), 100 * c.tally[s].acc());
-    std::printf("\n");
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("wall time: %.1f s\n", secs);
+  std::printf("\ngate: %s   wall time: %.1f s\n", pass ? "PASS" : "FAIL", secs);
+  return pass ? 0 : 1;
 }

@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <utility>
 
 namespace rb::bisect {
 
 namespace {
-
-double log_choose(int n, int k) { return std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0); }
 
 double h2(double p) { return p <= 0 || p >= 1 ? 0 : -p * std::log2(p) - (1 - p) * std::log2(1 - p); }
 
@@ -17,6 +16,55 @@ double entropy(const std::vector<double>& dist) {
   for (double p : dist)
     if (p > 0) h -= p * std::log2(p);
   return h;
+}
+
+// E[min(first failure, t)] trials, mixed over a rate posterior.
+double expected_trials(int t, const std::vector<double>& grid, const std::vector<double>& w) {
+  double e = 0;
+  for (size_t g = 0; g < grid.size(); ++g)
+    if (w[g] > 0) e += w[g] * (grid[g] > 0 ? -std::expm1(t * std::log1p(-grid[g])) / grid[g] : t);
+  return e;
+}
+
+// P(k failures in one boot of t trials): beta-binomial with mean p and
+// intra-boot correlation rho (binomial at rho 0), by the recurrence of its
+// pmf ratio.
+std::vector<double> boot_pmf(int t, double p, double rho) {
+  std::vector<double> f(t + 1);
+  const double r = rho / (1 - rho);
+  double log0 = 0;
+  for (int j = 0; j < t; ++j) log0 += std::log(1 - p + j * r) - std::log(1 + j * r);
+  f[0] = std::exp(log0);
+  for (int k = 0; k < t; ++k) f[k + 1] = f[k] * (t - k) / (k + 1) * (p + k * r) / (1 - p + (t - k - 1) * r);
+  return f;
+}
+
+// P(k failures in t trials run as boots of `per_boot`), k = 0..t.
+std::vector<double> step_pmf(int t, int per_boot, double p, double rho) {
+  std::vector<double> out{1.0};
+  for (int left = t; left > 0; left -= per_boot) {
+    const auto b = boot_pmf(std::min(left, per_boot), p, rho);
+    std::vector<double> next(out.size() + b.size() - 1, 0.0);
+    for (size_t i = 0; i < out.size(); ++i)
+      for (size_t j = 0; j < b.size(); ++j) next[i + j] += out[i] * b[j];
+    out = std::move(next);
+  }
+  return out;
+}
+
+// P(k failures in t trials), k = 0..t, mixed over rate and rho posteriors.
+std::vector<double> count_mixture(int t, int per_boot, const std::vector<double>& grid, const std::vector<double>& w,
+                                  const std::vector<double>& rhos, const std::vector<double>& rho_w) {
+  std::vector<double> out(t + 1, 0.0);
+  for (size_t r = 0; r < rhos.size(); ++r) {
+    if (rho_w[r] <= 1e-9) continue;
+    for (size_t g = 0; g < grid.size(); ++g) {
+      if (w[g] <= 1e-12) continue;
+      const auto f = step_pmf(t, per_boot, grid[g], rhos[r]);
+      for (int k = 0; k <= t; ++k) out[k] += rho_w[r] * w[g] * f[k];
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -37,29 +85,38 @@ void Planner::mark_built(int commit) {
 
 bool Planner::built(int commit) const {
   if (commit < 0 || commit >= post_.size()) return false;
-  return built_[commit] || post_.evidence()[commit].trials > 0;
+  return built_[commit] || post_.tested(commit);
 }
 
 Planner::Channel Planner::channel(int t) const {
-  Channel ch{t, std::vector<double>(t + 1, 0.0), std::vector<double>(t + 1), 0, 0, 0, 0};
-  const auto& grid = post_.rate_grid();
-  const auto& w = post_.rate_posterior();
-  for (size_t g = 0; g < grid.size(); ++g) {
-    if (w[g] <= 0) continue;
-    // Binomial pmf by recurrence: one exp per grid point instead of per k.
-    const double p = grid[g], odds = p / (1 - p);
-    double pmf = std::exp(t * std::log1p(-p));
-    for (int k = 0; k <= t; ++k) {
-      ch.bad[k] += w[g] * pmf;
-      pmf *= odds * (t - k) / (k + 1);
+  // An affected commit fails at the common rate, or (rate_change) at a
+  // fraction of it: the planner must not expect more of a clean run than
+  // the posterior will take from it.
+  const auto& P = post_.params();
+  std::vector<double> grid, w;
+  for (size_t j = 0; j < post_.rate_grid().size(); ++j) {
+    grid.push_back(post_.rate_grid()[j]);
+    w.push_back(post_.rate_posterior()[j] * (1 - P.rate_change));
+    for (double f : P.change_factors) {
+      grid.push_back(post_.rate_grid()[j] * f);
+      w.push_back(post_.rate_posterior()[j] * P.rate_change / P.change_factors.size());
     }
   }
-  const double eps = post_.params().epsilon;
-  for (int k = 0; k <= t; ++k) ch.good[k] = std::exp(log_choose(t, k) + k * std::log(eps) + (t - k) * std::log1p(-eps));
-  ch.any_bad = 1 - ch.bad[0];
-  ch.any_good = -std::expm1(t * std::log1p(-eps));  // exact for tiny epsilon
-  ch.h_bad = entropy(ch.bad);
-  ch.h_good = entropy(ch.good);
+  const int b = params_.trials_per_boot;
+  const auto& rho_w = post_.dispersion_posterior();
+  auto affected = count_mixture(t, b, grid, w, P.dispersion, rho_w);
+  auto clean = count_mixture(t, b, post_.flake_grid(), post_.flake_posterior(), P.dispersion, rho_w);
+  const double t_affected = expected_trials(t, grid, w);
+  const double t_clean = expected_trials(t, post_.flake_grid(), post_.flake_posterior());
+  Channel ch{t, {}, {}, 0, 0, 0, 0, 0, 0};
+  ch.fresh = post_.params().fix ? clean : affected;
+  ch.old = post_.params().fix ? affected : clean;
+  ch.t_new = post_.params().fix ? t_clean : t_affected;
+  ch.t_old = post_.params().fix ? t_affected : t_clean;
+  ch.any_new = 1 - ch.fresh[0];
+  ch.any_old = 1 - ch.old[0];
+  ch.h_new = entropy(ch.fresh);
+  ch.h_old = entropy(ch.old);
   return ch;
 }
 
@@ -69,54 +126,54 @@ double Planner::gain(const Channel& ch, double b) {
   if (b <= 0 || b >= 1) return 0;
   double h = 0;
   for (int k = 0; k <= ch.trials; ++k) {
-    const double p = b * ch.bad[k] + (1 - b) * ch.good[k];
+    const double p = b * ch.fresh[k] + (1 - b) * ch.old[k];
     if (p > 0) h -= p * std::log2(p);
   }
-  return std::max(0.0, h - b * ch.h_bad - (1 - b) * ch.h_good);
+  return std::max(0.0, h - b * ch.h_new - (1 - b) * ch.h_old);
 }
 
 double Planner::expected_gain(int commit, int trials) const { return gain(channel(trials), post_.prob_bad(commit)); }
 
+double Planner::cost(int commit, const Channel& ch) const {
+  const double b = post_.prob_bad(commit);
+  return b * ch.t_new + (1 - b) * ch.t_old + params_.step_cost + (built(commit) ? 0 : params_.build_cost);
+}
+
+double Planner::cost(int commit, int trials) const { return cost(commit, channel(trials)); }
+
 std::vector<int> Planner::candidates() const {
-  // Commit 0 and n-1 are known good and bad: nothing to learn about c there.
+  // The new end shows the new behaviour under every culprit: nothing to
+  // learn there. The old end only tells "is the range wrong?", so it is a
+  // candidate once built like any built commit.
   const int n = post_.size();
+  const auto& b = post_.prob_new();
   std::vector<int> out;
-  if (n < 3) return out;
-  for (int j = 0; j < params_.quantiles; ++j) {
+  for (int j = 0; j < params_.quantiles && n > 2; ++j) {
     const double q = (j + 0.5) / params_.quantiles;
-    int lo = 1, hi = n - 2;  // first commit whose CDF reaches q (or n-2)
-    while (lo < hi) {
-      const int mid = lo + (hi - lo) / 2;
-      if (post_.prob_bad(mid) >= q) hi = mid;
-      else lo = mid + 1;
+    int above = -1, below = -1;
+    for (int x = 1; x <= n - 2; ++x) {
+      if (b[x] >= q && (above < 0 || b[x] < b[above])) above = x;
+      if (b[x] < q && (below < 0 || b[x] >= b[below])) below = x;
     }
-    out.push_back(lo);
-    if (lo > 1) out.push_back(lo - 1);
+    if (above < 0) above = n - 2;
+    out.push_back(above);
+    if (below >= 0) out.push_back(below);
   }
-  for (int c = 1; c < n - 1; ++c)
+  for (int c = 0; c < n - 1; ++c)
     if (built(c)) out.push_back(c);
-  // Replace untestable picks by their nearest testable neighbours.
   std::vector<int> testable;
+  auto ok = [&](int x) { return x < n - 1 && !untestable_[x]; };
   for (int c : out) {
-    if (!untestable_[c]) {
+    if (ok(c)) {
       testable.push_back(c);
       continue;
     }
-    for (int d = c - 1; d >= 1; --d)
-      if (!untestable_[d]) {
-        testable.push_back(d);
-        break;
-      }
-    for (int d = c + 1; d <= n - 2; ++d)
-      if (!untestable_[d]) {
-        testable.push_back(d);
-        break;
-      }
+    if (int d = post_.graph().nearest_up(c, ok); d >= 0) testable.push_back(d);
+    if (int d = post_.graph().nearest_down(c, ok); d >= 0) testable.push_back(d);
   }
-  out = std::move(testable);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  std::sort(testable.begin(), testable.end());
+  testable.erase(std::unique(testable.begin(), testable.end()), testable.end());
+  return testable;
 }
 
 Step Planner::plan() const {
@@ -127,7 +184,7 @@ Step Planner::plan() const {
   for (int c : candidates()) {
     const double b = post_.prob_bad(c);
     for (const Channel& ch : chans) {
-      const double score = gain(ch, b) / cost(c, ch.trials);
+      const double score = gain(ch, b) / cost(c, ch);
       if (score > best_score) best_score = score, best = {c, ch.trials};
     }
   }
@@ -149,30 +206,32 @@ std::vector<Step> Planner::plan_parallel(int slots) const {
       if (ch.trials == t) return &ch;
     return nullptr;
   };
+  const auto& prob = post_.probabilities();
 
-  // I(culprit region; any-failure outcomes of the set), in bits.
+  // I(culprit; any-failure outcomes of the set), in bits. Culprits are
+  // grouped by which tests of the set they would make new (on a line these
+  // are the segments between the tested commits).
   using Test = std::pair<int, const Channel*>;
-  auto joint_info = [&](std::vector<Test> set) {
-    std::sort(set.begin(), set.end(), [](const Test& a, const Test& b) { return a.first < b.first; });
+  auto joint_info = [&](const std::vector<Test>& set) {
     const int m = static_cast<int>(set.size());
-    // Region r: culprit in (s[r-1], s[r]]; tests j >= r are on bad commits.
-    std::vector<double> mass(m + 1);
-    double prev = 0;
-    for (int r = 0; r <= m; ++r) {
-      const double cdf = r < m ? post_.prob_bad(set[r].first) : 1.0;
-      mass[r] = std::max(0.0, cdf - prev);
-      prev = cdf;
+    std::map<unsigned, double> mass;
+    for (int c = 0; c < post_.size(); ++c) {
+      if (prob[c] <= 0) continue;
+      unsigned pattern = 0;
+      for (int j = 0; j < m; ++j)
+        if (post_.graph().is_ancestor(c, set[j].first)) pattern |= 1u << j;
+      mass[pattern] += prob[c];
     }
-    auto fail = [&](int j, int r) { return j >= r ? set[j].second->any_bad : set[j].second->any_good; };
+    auto fail = [&](int j, unsigned pat) { return pat >> j & 1 ? set[j].second->any_new : set[j].second->any_old; };
     double h_cond = 0;
-    for (int r = 0; r <= m; ++r)
-      for (int j = 0; j < m; ++j) h_cond += mass[r] * h2(fail(j, r));
+    for (const auto& [pat, w] : mass)
+      for (int j = 0; j < m; ++j) h_cond += w * h2(fail(j, pat));
     double h_out = 0;
-    for (int o = 0; o < (1 << m); ++o) {
+    for (unsigned o = 0; o < (1u << m); ++o) {
       double p = 0;
-      for (int r = 0; r <= m; ++r) {
-        double pr = mass[r];
-        for (int j = 0; j < m && pr > 0; ++j) pr *= (o >> j & 1) ? fail(j, r) : 1 - fail(j, r);
+      for (const auto& [pat, w] : mass) {
+        double pr = w;
+        for (int j = 0; j < m && pr > 0; ++j) pr *= (o >> j & 1) ? fail(j, pat) : 1 - fail(j, pat);
         p += pr;
       }
       if (p > 0) h_out -= p * std::log2(p);
@@ -192,7 +251,7 @@ std::vector<Step> Planner::plan_parallel(int slots) const {
         set.push_back({c, &ch});
         const double info = joint_info(set);
         set.pop_back();
-        const double score = (info - have) / cost(c, ch.trials);
+        const double score = (info - have) / cost(c, ch);
         if (info - have > 1e-9 && score > best_score) best_score = score, best = {c, ch.trials}, best_info = info;
       }
     }

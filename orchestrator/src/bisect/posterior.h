@@ -1,73 +1,131 @@
-// The posterior over the culprit of a flaky regression.
+// The posterior over the culprit of a flaky regression on a commit DAG.
 //
-// Model: commits 0..n-1, commit 0 good and n-1 bad by assumption; the
-// culprit c in [1, n-1] is the first bad commit, so commit i is bad iff
-// i >= c. A trial on a bad commit fails with an unknown rate p, shared by all
-// bad commits (Beta prior, integrated out on a grid, so every failure and
-// pass anywhere -- including at the bad end -- teaches p); a trial on a good
-// commit fails with a small rate epsilon, so one stray failure cannot zero
-// the posterior. Evidence is per-commit (trials, failures) counts:
-//   P(c | data) ~ prior(c) * sum_g w_g * prod_i L_i(c, p_g).
+// Model. The culprit c is a node of the range (graph.h); commit x shows the
+// new behaviour iff c is an ancestor-or-self of x. c = 0 ("at or before the
+// old end": the range is wrong) gets a small prior of its own. Trials on the
+// affected side (new commits for a regression, old ones for a fix) fail with
+// a common unknown rate p; trials on the other side fail with an unknown
+// flake rate e, p >= min_ratio * e. Both rates live on grids (p: uniform in
+// logit from rate_min, so log-spaced at small rates; e: log-spaced from
+// flake_min) and are integrated out, so every observation teaches them.
 //
-// The likelihood depends on c only through which tested commits fall below
-// it, so it is constant between tested commits: the posterior is computed
-// per segment in log space, O(k * grid + n) for k tested commits. Every
-// observe() recomputes from the evidence table, so replaying a stored table
-// gives exactly the same numbers as the incremental updates that built it.
+// Two departures from independent trials are part of the model, because the
+// simulator showed each one making "99%" wrong far more than 1% of the time:
+// - trials within one boot are correlated: a boot's count is beta-binomial
+//   with intra-boot correlation rho (a small grid, learnt like the rates);
+// - the rate may change after the culprit: each affected commit's rate is
+//   p with probability 1 - rate_change, else p times one of change_factors
+//   but not below change_floor (a later commit may raise the rate; the
+//   culprit then looks weaker than the bad end). This costs little: it only
+//   caps how much a clean run at one commit can say against it being affected.
+//
+//   P(c | data) ~ prior(c) * sum_theta prior(theta) * prod_x L_x(c, theta)
+//
+// The likelihood depends on c only through which tested commits descend
+// from it (its signature), so culprits are grouped by signature and each
+// group costs one pass over the theta grid. Every query recomputes from the
+// evidence table when it changed, so a replayed table gives exactly the
+// numbers of the incremental updates that built it.
 #pragma once
+#include <map>
+#include <utility>
 #include <vector>
+
+#include "bisect/graph.h"
 
 namespace rb::bisect {
 
-struct PosteriorParams {
-  double epsilon = 1e-4;                // failure rate of a good commit
-  double rate_alpha = 1, rate_beta = 1;  // Beta prior on a bad commit's rate p
-  int grid = 64;                        // points over p: midpoints (g + 0.5) / grid
-  // Optional prior weights over c, size n (index 0 ignored); empty = uniform.
-  std::vector<double> culprit_prior;
+struct BootCount {
+  int trials = 0, failures = 0;
 };
 
-struct Evidence {
-  int trials = 0, failures = 0;
+struct PosteriorParams {
+  bool fix = false;  // the old side fails: looking for the commit that fixed the race
+  double rate_min = 1e-4, rate_max = 0.995;
+  int rate_points = 48;
+  // Prior density of the affected rate per unit of logit(p): p^a (1-p)^b
+  // (a = b = 0 is log-uniform at small rates; 0.5 is Jeffreys' prior).
+  double rate_prior_a = 0.5, rate_prior_b = 0.5;
+  double flake_min = 1e-4, flake_max = 0.01;
+  int flake_points = 5;
+  double flake_decay = 0.5;  // prior weight ratio between neighbouring flake-grid points
+  double min_ratio = 4;
+  std::vector<double> dispersion = {0, 0.1, 0.3};
+  std::vector<double> dispersion_prior = {0.8, 0.1, 0.1};
+  double rate_change = 0.1;
+  std::vector<double> change_factors = {0.3, 0.1, 0.03};
+  // A changed rate p * f never goes below min(p, change_floor): rates below
+  // the smallest one the bisection must catch (the driver's min_rate) are
+  // out of scope, and modelling them would make clean runs prove nothing.
+  double change_floor = 0.01;
+  double p_range_wrong = 0.02;
+  std::vector<double> culprit_prior;  // optional weights over nodes 1..n-1 (size n, [0] ignored)
 };
 
 class CulpritPosterior {
  public:
-  CulpritPosterior(int n_commits, PosteriorParams params = {});
-  // Rebuilds a posterior from a stored evidence table (size n).
-  static CulpritPosterior replay(int n_commits, PosteriorParams params, const std::vector<Evidence>& table);
+  // `graph` must outlive the posterior.
+  CulpritPosterior(const CommitGraph& graph, PosteriorParams params = {});
 
-  // Adds `trials` trials with `failures` failures at `commit` (accumulates).
-  void observe(int commit, int trials, int failures);
+  // One boot's counts at `commit` (boots without trials teach nothing).
+  void observe(int commit, BootCount boot);
+  // `trials` trials split into boots of `per_boot`, failures spread evenly
+  // (tests and the planner).
+  void observe(int commit, int trials, int failures, int per_boot = 8);
+  // Forgets the commit's evidence (the driver re-reads it from the log).
+  void reset(int commit);
 
-  int size() const { return n_; }
+  int size() const { return graph_.size(); }
+  const CommitGraph& graph() const { return graph_; }
   const PosteriorParams& params() const { return params_; }
-  const std::vector<Evidence>& evidence() const { return table_; }
+  const std::vector<std::map<std::pair<int, int>, int>>& evidence() const { return boots_; }
+  bool tested(int x) const { return !boots_[x].empty(); }
 
-  // P(culprit = c) for c = 0..n-1 (entry 0 is always 0).
-  const std::vector<double>& probabilities() const { return prob_; }
-  int map_culprit() const { return map_; }  // lowest commit among ties
-  double top_probability() const { return prob_[map_]; }
-  int runner_up() const { return runner_up_; }  // second most probable; -1 if n == 2
-  // P(commit is bad) = P(culprit <= commit).
-  double prob_bad(int commit) const;
+  // P(culprit = c); [0] is P(the range is wrong).
+  const std::vector<double>& probabilities() const;
+  // P(commit x shows the new behaviour), for every x.
+  const std::vector<double>& prob_new() const;
+  double prob_bad(int x) const { return prob_new()[x]; }
+  int map_culprit() const;  // lowest node among ties
+  double top_probability() const { return probabilities()[map_culprit()]; }
+  int runner_up() const;  // -1 if there is none
+  // Culprits no tested commit can tell apart from c (same signature).
+  std::vector<int> group_of(int c) const;
   double entropy_bits() const;
 
-  // P(p = rate_grid()[g] | data), marginalised over the culprit.
-  const std::vector<double>& rate_posterior() const { return rate_post_; }
-  const std::vector<double>& rate_grid() const { return rate_grid_; }
+  // Marginal posteriors of the affected rate, the flake rate and rho.
+  const std::vector<double>& rate_grid() const { return p_grid_; }
+  const std::vector<double>& rate_posterior() const;
+  const std::vector<double>& flake_grid() const { return e_grid_; }
+  const std::vector<double>& flake_posterior() const;
+  const std::vector<double>& dispersion_posterior() const;
   double mean_rate() const;
+  double rate_quantile(double q) const;
+  double mean_flake() const;
 
  private:
-  void recompute();
+  struct Theta {
+    int r, p, e;
+    double log_prior;
+  };
+  void ensure() const;
+  void recompute() const;
+  void build_rows(int x) const;
 
-  int n_;
+  const CommitGraph& graph_;
   PosteriorParams params_;
-  std::vector<Evidence> table_;
-  std::vector<double> prior_, prior_cum_;  // normalised prior over c and its prefix sums
-  std::vector<double> rate_grid_, log_rate_weight_;
-  std::vector<double> prob_, cdf_, rate_post_;
-  int map_ = 1, runner_up_ = -1;
+  std::vector<double> p_grid_, e_grid_, log_p_prior_, log_e_prior_, log_r_prior_;
+  std::vector<Theta> theta_;
+  std::vector<std::map<std::pair<int, int>, int>> boots_;  // per commit: (trials, failures) -> boots
+
+  // Derived, recomputed lazily.
+  mutable bool dirty_ = true;
+  mutable std::vector<bool> row_dirty_;
+  mutable std::vector<std::vector<double>> new_row_, old_row_;  // per commit, over theta
+  mutable std::vector<double> prob_, prob_new_, rate_post_, flake_post_, disp_post_;
+  mutable std::vector<int> group_;  // culprit -> group id
+  mutable int map_ = 1, runner_up_ = -1;
+  std::vector<double> prior_;  // over culprits
 };
 
 }  // namespace rb::bisect

@@ -15,156 +15,239 @@ double sum(const std::vector<double>& v, int from, int to) {  // [from, to]
   return std::accumulate(v.begin() + from, v.begin() + to + 1, 0.0);
 }
 
-TEST(CulpritPosterior, StartsUniformOverOneToNMinusOne) {
-  CulpritPosterior post(17);
-  const auto& p = post.probabilities();
-  ASSERT_EQ(p.size(), 17u);
-  EXPECT_EQ(p[0], 0);
-  for (int c = 1; c < 17; ++c) EXPECT_NEAR(p[c], 1.0 / 16, 1e-12);
-  EXPECT_NEAR(post.entropy_bits(), 4.0, 1e-9);
-  EXPECT_EQ(post.prob_bad(0), 0);
-  EXPECT_NEAR(post.prob_bad(8), 0.5, 1e-12);
-  EXPECT_EQ(post.prob_bad(16), 1);
-  EXPECT_EQ(post.map_culprit(), 1);  // ties: lowest
-  EXPECT_NEAR(post.top_probability(), 1.0 / 16, 1e-12);
-  for (double w : post.rate_posterior()) EXPECT_NEAR(w, 1.0 / 64, 1e-12);
-  EXPECT_NEAR(post.mean_rate(), 0.5, 1e-12);
+CommitGraph issue_topology() {  // as in graph_test.cc: culprit branch 3-4-5, long branch 6..11
+  return CommitGraph({{}, {0}, {1}, {2}, {3}, {4}, {2}, {6}, {7}, {8}, {9}, {10}, {2, 5}, {12, 11}, {13}, {14}});
 }
 
-TEST(CulpritPosterior, OneFailureRemovesMassAboveTheFailingCommitUpToEpsilon) {
-  const int n = 101, k = 30;
-  CulpritPosterior post(n);
-  post.observe(k, 1, 1);
-  const auto& p = post.probabilities();
-  // Culprit <= k: commit k is bad and fails with mean rate 0.5; culprit > k:
-  // commit k is good and fails with epsilon. So P(c) above k is 2e-4 of P(c) below.
-  EXPECT_NEAR(p[k + 1] / p[k], 2e-4, 1e-12);
-  EXPECT_NEAR(p[1], p[k], 1e-15);
-  const double above = sum(p, k + 1, n - 1);
-  EXPECT_NEAR(above, 2e-4 * (n - 1 - k) / (k + 2e-4 * (n - 1 - k)), 1e-12);
-  EXPECT_LT(above, 1e-3);
-  EXPECT_NEAR(post.prob_bad(k), 1 - above, 1e-12);
+// log P(k of t | mean p, correlation rho) up to the binomial coefficient, by
+// Beta functions (the posterior uses a product form: two routes to one value).
+double lbeta(double a, double b) { return std::lgamma(a) + std::lgamma(b) - std::lgamma(a + b); }
+double ref_boot(int t, int k, double p, double rho) {
+  if (rho == 0) return k * std::log(p) + (t - k) * std::log1p(-p);
+  const double s = (1 - rho) / rho;
+  return lbeta(k + p * s, t - k + (1 - p) * s) - lbeta(p * s, (1 - p) * s);
 }
 
-TEST(CulpritPosterior, PassesReweightMassBelowAndAbove) {
-  const int n = 65, k = 40, t = 5;
-  CulpritPosterior post(n);
-  post.observe(k, t, 0);
-  // Culprit <= k: commit k bad, passes with E[(1-p)^t] on the grid; above: (1-eps)^t.
-  double bad = 0;
-  for (int g = 0; g < 64; ++g) bad += std::pow(1 - (g + 0.5) / 64, t) / 64;
-  const double good = std::pow(1 - 1e-4, t);
-  const double below = k * bad / (k * bad + (n - 1 - k) * good);
+// The model of posterior.h evaluated culprit by culprit, theta by theta.
+std::vector<double> brute_force(const CulpritPosterior& post, const std::vector<std::vector<BootCount>>& boots) {
+  const auto& P = post.params();
+  const auto& g = post.graph();
+  const int n = g.size();
+  std::vector<double> prior(n, (1 - P.p_range_wrong) / (n - 1));
+  prior[0] = P.p_range_wrong;
+  std::vector<double> lw(n, -INFINITY);
+  for (int c = 0; c < n; ++c) {
+    std::vector<double> terms;
+    for (size_t r = 0; r < P.dispersion.size(); ++r)
+      for (size_t j = 0; j < post.rate_grid().size(); ++j)
+        for (size_t i = 0; i < post.flake_grid().size(); ++i) {
+          const double p = post.rate_grid()[j], e = post.flake_grid()[i], rho = P.dispersion[r];
+          if (e * P.min_ratio > p) continue;
+          double l = std::log(P.dispersion_prior[r]) + P.rate_prior_a * std::log(p) + P.rate_prior_b * std::log1p(-p) +
+                     i * std::log(P.flake_decay);
+          for (int x = 0; x < n; ++x) {
+            if (boots[x].empty()) continue;
+            double affected = 0;
+            std::vector<std::pair<double, double>> mix{{1, 1 - P.rate_change}};
+            for (double f : P.change_factors) mix.push_back({f, P.rate_change / P.change_factors.size()});
+            for (auto [f, u] : mix) {
+              double s = 0;
+              for (auto b : boots[x]) s += ref_boot(b.trials, b.failures, std::max(p * f, std::min(p, P.change_floor)), rho);
+              affected += u * std::exp(s);
+            }
+            double clean = 0;
+            for (auto b : boots[x]) clean += ref_boot(b.trials, b.failures, e, rho);
+            const bool fresh = g.is_ancestor(c, x);
+            l += (fresh != P.fix) ? std::log(affected) : clean;
+          }
+          terms.push_back(l);
+        }
+    const double m = *std::max_element(terms.begin(), terms.end());
+    double s = 0;
+    for (double t : terms) s += std::exp(t - m);
+    lw[c] = std::log(prior[c]) + m + std::log(s);
+  }
+  const double m = *std::max_element(lw.begin(), lw.end());
+  double z = 0;
+  for (double v : lw) z += std::exp(v - m);
+  std::vector<double> out(n);
+  for (int c = 0; c < n; ++c) out[c] = std::exp(lw[c] - m) / z;
+  return out;
+}
+
+void feed(CulpritPosterior& post, const std::vector<std::vector<BootCount>>& boots) {
+  for (size_t x = 0; x < boots.size(); ++x)
+    for (auto b : boots[x]) post.observe(static_cast<int>(x), b);
+}
+
+TEST(CulpritPosterior, StartsAtThePrior) {
+  const auto g = CommitGraph::linear(17);
+  CulpritPosterior post(g);
   const auto& p = post.probabilities();
-  EXPECT_NEAR(sum(p, 1, k), below, 1e-12);
-  EXPECT_NEAR(p[k] / p[k + 1], bad / good, 1e-12);
-  EXPECT_NEAR(bad, 1.0 / (t + 1), 2e-3);  // the grid approximates the Beta integral
-  EXPECT_EQ(post.map_culprit(), k + 1);
-  // Passes at a commit teach that failures are rare if it is bad: the rate posterior shifts down.
-  EXPECT_LT(post.mean_rate(), 0.5);
+  EXPECT_NEAR(p[0], 0.02, 1e-12);
+  for (int c = 1; c < 17; ++c) EXPECT_NEAR(p[c], 0.98 / 16, 1e-12);
+  EXPECT_NEAR(post.prob_bad(8), 0.02 + 8 * 0.98 / 16, 1e-12);
+  EXPECT_NEAR(post.prob_bad(16), 1, 1e-12);
+  EXPECT_EQ(post.map_culprit(), 1);  // ties: lowest culprit
+  EXPECT_NEAR(std::accumulate(post.rate_posterior().begin(), post.rate_posterior().end(), 0.0), 1, 1e-12);
+}
+
+TEST(CulpritPosterior, MatchesABruteForceEvaluationOnALine) {
+  const auto g = CommitGraph::linear(12);
+  std::vector<std::vector<BootCount>> boots(12);
+  boots[0] = {{8, 0}, {8, 0}};
+  boots[3] = {{5, 0}};
+  boots[7] = {{4, 1}, {8, 0}};
+  boots[9] = {{2, 2}};
+  boots[11] = {{8, 3}, {8, 8}, {6, 0}};
+  CulpritPosterior post(g);
+  feed(post, boots);
+  const auto want = brute_force(post, boots);
+  for (int c = 0; c < 12; ++c) EXPECT_NEAR(post.probabilities()[c], want[c], 1e-10) << c;
+  // On a line P(x new) is the CDF.
+  for (int x = 0; x < 12; ++x) EXPECT_NEAR(post.prob_bad(x), sum(post.probabilities(), 0, x), 1e-12);
+}
+
+TEST(CulpritPosterior, MatchesABruteForceEvaluationOnTheIssueTopologyAndForAFix) {
+  const auto g = issue_topology();
+  std::vector<std::vector<BootCount>> boots(g.size());
+  boots[0] = {{8, 0}};
+  boots[5] = {{8, 3}};
+  boots[8] = {{8, 0}, {8, 0}};
+  boots[11] = {{8, 0}};
+  boots[12] = {{8, 4}};
+  boots[15] = {{8, 4}, {8, 5}};
+  for (bool fix : {false, true}) {
+    PosteriorParams params;
+    params.fix = fix;
+    CulpritPosterior post(g, params);
+    feed(post, boots);
+    const auto want = brute_force(post, boots);
+    for (int c = 0; c < g.size(); ++c) EXPECT_NEAR(post.probabilities()[c], want[c], 1e-10) << c << " fix " << fix;
+    for (int x = 0; x < g.size(); ++x) {
+      double pn = 0;
+      for (int c = 0; c < g.size(); ++c)
+        if (g.is_ancestor(c, x)) pn += want[c];
+      EXPECT_NEAR(post.prob_bad(x), pn, 1e-10) << x;
+    }
+  }
+}
+
+TEST(CulpritPosterior, CleanLongBranchDoesNotPullTheCulpritToItsMerge) {
+  // Failures at the first merge and the end, clean runs all along the long
+  // branch: the culprit is on the short branch (3, 4 or 5) or its merge 12,
+  // never the long branch's merge 13 (where a flattened line put it).
+  const auto g = issue_topology();
+  CulpritPosterior post(g);
+  post.observe(15, 64, 30);
+  post.observe(0, 64, 0);
+  post.observe(12, 16, 8);
+  for (int x : {7, 9, 11}) post.observe(x, 32, 0);
+  EXPECT_LT(post.probabilities()[13], 1e-3);
+  EXPECT_GT(sum(post.probabilities(), 3, 5) + post.probabilities()[12], 0.99);
+  post.observe(4, 16, 7);
+  // 3 must run long enough to rule out a rate 30 times lower (rate_change).
+  post.observe(3, 64, 0);
+  EXPECT_LT(post.top_probability(), 0.99);
+  post.observe(3, 128, 0);
+  EXPECT_EQ(post.map_culprit(), 4);
+  EXPECT_GT(post.top_probability(), 0.99);
 }
 
 TEST(CulpritPosterior, FailureAboveAndCleanRunBelowPinTheCulprit) {
-  CulpritPosterior post(32);
-  post.observe(12, 3, 2);
-  post.observe(11, 60, 0);
+  const auto g = CommitGraph::linear(32);
+  CulpritPosterior post(g);
+  post.observe(31, 64, 20);
+  post.observe(0, 64, 0);
+  post.observe(12, 16, 5);
+  post.observe(11, 96, 0);
   EXPECT_EQ(post.map_culprit(), 12);
+  // 96 clean trials rule out 11 failing at ~0.3 but not at a tenth of it
+  // (rate_change); 400 rule out that too.
+  EXPECT_LT(post.top_probability(), 0.99);
+  post.observe(11, 304, 0);
   EXPECT_GT(post.top_probability(), 0.99);
-  EXPECT_EQ(post.runner_up(), 1);  // everything at or below 11 is equally (un)likely
-  EXPECT_NEAR(post.prob_bad(11), sum(post.probabilities(), 1, 11), 1e-12);
-  EXPECT_NEAR(post.prob_bad(12) - post.prob_bad(11), post.top_probability(), 1e-12);
+  EXPECT_EQ(post.group_of(12), (std::vector<int>{12}));
+  EXPECT_EQ(post.group_of(5).size(), 11u);  // 1..11: nothing tested tells them apart
 }
 
-TEST(CulpritPosterior, LearnsTheRateFromTheBadEnd) {
-  CulpritPosterior post(10);
-  post.observe(9, 1000, 300);
-  EXPECT_NEAR(post.mean_rate(), 0.3, 0.01);
-  const auto& w = post.rate_posterior();
-  EXPECT_NEAR(std::accumulate(w.begin(), w.end(), 0.0), 1.0, 1e-12);
-  // The culprit posterior is untouched: commit n-1 is bad under every culprit.
-  for (int c = 1; c < 10; ++c) EXPECT_NEAR(post.probabilities()[c], 1.0 / 9, 1e-12);
+TEST(CulpritPosterior, OneCleanRunCannotRuleOutALaterRateChange) {
+  // The end fails at ~0.5; 24 clean trials at 11 would rule it out as
+  // affected at 0.5, but not at a tenth of it (rate_change): no certainty.
+  const auto g = CommitGraph::linear(32);
+  CulpritPosterior post(g);
+  post.observe(31, 64, 32);
+  post.observe(12, 8, 4);
+  post.observe(11, 24, 0);
+  EXPECT_EQ(post.map_culprit(), 12);
+  EXPECT_LT(post.top_probability(), 0.99);
+  PosteriorParams rigid;
+  rigid.rate_change = 0;
+  CulpritPosterior strict(g, rigid);
+  strict.observe(31, 64, 32);
+  strict.observe(12, 8, 4);
+  strict.observe(11, 24, 0);
+  EXPECT_GT(strict.top_probability(), post.top_probability());
 }
 
-TEST(CulpritPosterior, StrayFailureOnAGoodCommitDoesNotZeroThePosterior) {
-  CulpritPosterior post(20);
-  post.observe(19, 200, 60);  // rate ~0.3
-  post.observe(5, 200, 1);    // one failure in 200: far likelier a false failure than rate 0.3
-  EXPECT_GT(post.prob_bad(5), 0);
-  EXPECT_LT(post.prob_bad(5), 1e-6);
-  double total = sum(post.probabilities(), 0, 19);
-  EXPECT_NEAR(total, 1.0, 1e-12);
+TEST(CulpritPosterior, LearnsRateFlakeRateAndDispersion) {
+  const auto g = CommitGraph::linear(10);
+  CulpritPosterior post(g);
+  for (int b = 0; b < 100; ++b) post.observe(9, BootCount{10, 3});
+  // The median: with only the end tested, "rate 1 at a third of it"
+  // (rate_change) explains the counts too and drags the mean up.
+  EXPECT_NEAR(post.rate_quantile(0.5), 0.3, 0.03);
+  EXPECT_GT(post.dispersion_posterior()[0], 0.9);  // binomial-like boots
+  CulpritPosterior clumped(g);
+  for (int b = 0; b < 100; ++b) clumped.observe(9, BootCount{10, b % 10 < 3 ? 10 : 0});
+  EXPECT_LT(clumped.dispersion_posterior()[0], 1e-6);  // all-or-nothing boots: correlated trials
+  CulpritPosterior flaky(g);
+  flaky.observe(9, 200, 60);
+  flaky.observe(0, 1000, 3);
+  EXPECT_GT(flaky.mean_flake(), 1e-3);
+  // 3 in 1000 is a flake, not the race (only the race at a rate 30 times
+  // lower, rate_change, could explain it, and that at odds of 1 in 5000).
+  EXPECT_LT(flaky.probabilities()[0], 2e-4);
 }
 
 TEST(CulpritPosterior, ReplayEqualsIncrementalInAnyOrder) {
-  const int n = 257;
+  const auto g = CommitGraph::linear(129);
   std::mt19937 rng(7);
-  struct Obs {
-    int commit, trials, failures;
-  };
-  std::vector<Obs> log;
+  std::vector<std::pair<int, BootCount>> log;
   for (int i = 0; i < 60; ++i) {
-    const int c = 1 + static_cast<int>(rng() % (n - 1)), t = 1 + static_cast<int>(rng() % 8);
-    log.push_back({c, t, c >= 100 ? static_cast<int>(rng() % (t + 1)) : 0});
+    const int c = static_cast<int>(rng() % 129), t = 1 + static_cast<int>(rng() % 8);
+    log.push_back({c, {t, c >= 50 ? static_cast<int>(rng() % (t + 1)) : 0}});
   }
-  CulpritPosterior inc(n);
-  for (const Obs& o : log) inc.observe(o.commit, o.trials, o.failures);
-  const CulpritPosterior replayed = CulpritPosterior::replay(n, {}, inc.evidence());
+  CulpritPosterior inc(g);
+  for (auto [c, b] : log) {
+    inc.observe(c, b);
+    inc.probabilities();  // force the incremental recomputation
+  }
   std::shuffle(log.begin(), log.end(), rng);
-  CulpritPosterior shuffled(n);
-  for (const Obs& o : log) shuffled.observe(o.commit, o.trials, o.failures);
-  for (const CulpritPosterior* other : {&replayed, static_cast<const CulpritPosterior*>(&shuffled)}) {
-    EXPECT_EQ(other->probabilities(), inc.probabilities());
-    EXPECT_EQ(other->rate_posterior(), inc.rate_posterior());
-    EXPECT_EQ(other->map_culprit(), inc.map_culprit());
-  }
-  EXPECT_GT(inc.prob_bad(99), 0.0);
-  EXPECT_LT(inc.prob_bad(99), inc.prob_bad(150));
-}
-
-TEST(CulpritPosterior, ReplayMatchesAFreshSequentialComputation) {
-  // Replay against a brute-force O(n * grid) evaluation of the model.
-  const int n = 12, G = 64;
-  const double eps = 1e-4;
-  std::vector<Evidence> table(n);
-  table[3] = {5, 0};
-  table[7] = {4, 1};
-  table[9] = {2, 2};
-  table[11] = {6, 3};
-  const auto post = CulpritPosterior::replay(n, {}, table);
-  std::vector<double> brute(n, 0.0);
-  double z = 0;
-  for (int c = 1; c < n; ++c) {
-    for (int g = 0; g < G; ++g) {
-      const double p = (g + 0.5) / G;
-      double l = 1.0 / G;
-      for (int i = 0; i < n; ++i) {
-        const double r = i >= c ? p : eps;
-        l *= std::pow(r, table[i].failures) * std::pow(1 - r, table[i].trials - table[i].failures);
-      }
-      brute[c] += l;
-    }
-    z += brute[c];
-  }
-  for (int c = 1; c < n; ++c) EXPECT_NEAR(post.probabilities()[c], brute[c] / z, 1e-12) << c;
-}
-
-TEST(CulpritPosterior, HonoursANonUniformCulpritPrior) {
-  PosteriorParams params;
-  params.culprit_prior = {0, 1, 1, 2, 4};
-  CulpritPosterior post(5, params);
-  EXPECT_NEAR(post.probabilities()[4], 0.5, 1e-12);
-  EXPECT_EQ(post.map_culprit(), 4);
-  EXPECT_EQ(post.runner_up(), 3);
+  CulpritPosterior shuffled(g);
+  for (auto [c, b] : log) shuffled.observe(c, b);
+  EXPECT_EQ(shuffled.probabilities(), inc.probabilities());
+  EXPECT_EQ(shuffled.rate_posterior(), inc.rate_posterior());
+  EXPECT_LT(inc.prob_bad(40), inc.prob_bad(60));
+  // reset + observe again is a replay too.
+  CulpritPosterior again = inc;
+  for (int x = 0; x < 129; ++x) again.reset(x);
+  for (auto [c, b] : log) again.observe(c, b);
+  EXPECT_EQ(again.probabilities(), inc.probabilities());
 }
 
 TEST(CulpritPosterior, RejectsBadInput) {
-  EXPECT_THROW(CulpritPosterior(1), std::invalid_argument);
-  PosteriorParams zero_eps;
-  zero_eps.epsilon = 0;
-  EXPECT_THROW(CulpritPosterior(4, zero_eps), std::invalid_argument);
-  CulpritPosterior post(4);
-  EXPECT_THROW(post.observe(4, 1, 0), std::out_of_range);
-  EXPECT_THROW(post.observe(2, 1, 2), std::invalid_argument);
+  const auto g = CommitGraph::linear(4);
+  PosteriorParams bad;
+  bad.rate_min = 0;
+  EXPECT_THROW(CulpritPosterior(g, bad), std::invalid_argument);
+  bad = {};
+  bad.dispersion = {0, 1};
+  bad.dispersion_prior = {1, 1};
+  EXPECT_THROW(CulpritPosterior(g, bad), std::invalid_argument);
+  CulpritPosterior post(g);
+  EXPECT_THROW(post.observe(4, BootCount{1, 0}), std::out_of_range);
+  EXPECT_THROW(post.observe(2, BootCount{1, 2}), std::invalid_argument);
 }
 
 }  // namespace

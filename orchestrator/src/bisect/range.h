@@ -1,35 +1,28 @@
-// The commits a bisection searches, in search order: position 0 is the end
-// known to be "old" (no race; or, with --fix, still broken), the last is the
-// "new" end. Merges follow git's ancestry: every commit that is a descendant
-// of old and an ancestor of new, in topological order.
+// The commits a bisection searches, as `git bisect` sees them: every commit
+// reachable from the new end but not from the old end (`git rev-list NEW
+// ^OLD`), plus the old end as node 0, in topological order with their
+// parents -- a DAG, never flattened into a line (see graph.h).
 #pragma once
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "bisect/graph.h"
+
 namespace rb::bisect {
 
 struct CommitRange {
-  std::vector<std::string> commits;  // full shas; [0] = old end, back() = new end
-  std::vector<std::string> subjects; // one-line subjects, same order
+  std::vector<std::string> commits;   // full shas; [0] = old end, back() = new end
+  std::vector<std::string> subjects;  // one-line subjects, same order
+  CommitGraph graph = CommitGraph::linear(2);
+  int index(const std::string& sha) const;  // -1 if not in the range
 };
 
-// Throws rb::Error(Usage) for unknown commits or if `old_end` is not an
-// ancestor of `new_end`.
+// Throws rb::Error(Usage) for unknown commits, if `old_end` is not an
+// ancestor of `new_end`, or if the range is too large to hold in memory.
 CommitRange commit_range(const std::filesystem::path& repo, const std::string& old_end, const std::string& new_end);
 
-// The posterior's model: position 0 never fails, and commit m fails iff
-// m >= culprit. A fix search has the opposite shape (the old end fails, the
-// race disappears at the fix), so it runs on the reversed range; these
-// helpers map between range positions and model positions.
-struct ModelMap {
-  int n = 0;
-  bool fix = false;
-  int to_model(int pos) const { return fix ? n - 1 - pos : pos; }
-  int to_range(int model) const { return fix ? n - 1 - model : model; }
-  // The commit that changed behaviour, given the model's culprit index
-  // (first failing commit in model order).
-  int culprit_position(int model_culprit) const { return fix ? to_range(model_culprit) + 1 : model_culprit; }
-};
+// Made-up commit ids "000...0i" over `graph` (tests and the simulator).
+CommitRange synthetic_range(const CommitGraph& graph);
 
 }  // namespace rb::bisect

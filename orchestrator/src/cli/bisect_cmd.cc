@@ -9,24 +9,37 @@
 
 #include "bisect/driver.h"
 #include "bisect/range.h"
+#include "bisect/store_log.h"
 #include "cli/step_runner.h"
 #include "kernel/source.h"
+#include "report/bisect_report.h"
 #include "run/case.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/fs.h"
-#include "util/hash.h"
 
 namespace rb::cli {
 
 namespace {
 
-// Exit codes of `bisect`.
-constexpr int kFound = 0, kBudget = 1, kRefused = 4, kInterrupted = 130;
+// Exit codes of `bisect` (2 bad input and 3 infrastructure come from main).
+int exit_code(bisect::Outcome o) {
+  switch (o) {
+    case bisect::Outcome::Found: return 0;
+    case bisect::Outcome::Inconclusive: return 1;
+    case bisect::Outcome::NotReproduced:
+    case bisect::Outcome::RangeWrong:
+    case bisect::Outcome::EndUntestable: return 4;
+    case bisect::Outcome::Ambiguous: return 5;
+    case bisect::Outcome::NoOp: return 6;
+    case bisect::Outcome::Interrupted: return 130;
+  }
+  return 1;
+}
 
 struct BisectFlags {
   StepFlags step;
-  std::string good, bad;
+  std::string good, bad, json;
   bool fix = false, log = false, replay = false;
   bisect::DriverParams driver;
 };
@@ -67,8 +80,31 @@ class VmTester : public bisect::Tester {
   std::map<std::string, kernel::BuildArtifact> artifacts_;
 };
 
+void check_flags(const BisectFlags& f) {
+  const auto& d = f.driver;
+  if (d.confidence <= 0.5 || d.confidence >= 1) throw usage_error("--confidence must be in (0.5, 1)");
+  if (!(f.step.rule.min_rate > 0 && f.step.rule.min_rate < 1)) throw usage_error("--min-rate must be in (0, 1)");
+  if (!(d.clean_power > 0 && d.clean_power < 1)) throw usage_error("--clean-power must be in (0, 1)");
+  if (!(d.budget > 0) || d.build_cost < 0) throw usage_error("--budget must be > 0 and --build-cost >= 0");
+  try {
+    bisect::CulpritPosterior(bisect::CommitGraph::linear(2), d.posterior);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(std::string("posterior settings: ") + e.what());
+  }
+}
+
+int finish(const bisect::Result& r, const std::string& json_path) {
+  const int code = exit_code(r.outcome);
+  std::cout << report::bisect_text(r);
+  if (!json_path.empty()) write_file_atomic(json_path, report::bisect_json(r, code).dump(2) + "\n");
+  return code;
+}
+
 int run_bisect(BisectFlags f) {
-  if (f.driver.confidence <= 0.5 || f.driver.confidence >= 1) throw usage_error("--confidence must be in (0.5, 1)");
+  f.driver.posterior.fix = f.fix;
+  f.driver.min_rate = f.step.rule.min_rate;
+  f.driver.planner.trials_per_boot = f.step.trials_per_boot;
+  check_flags(f);
   const fs::path repo = kernel::git(f.step.source.empty() ? fs::current_path() : fs::path(f.step.source),
                                     {"rev-parse", "--show-toplevel"});
   const run::Settings settings = step_settings(f.step, repo);
@@ -76,20 +112,11 @@ int run_bisect(BisectFlags f) {
   auto range = bisect::commit_range(repo, f.good, f.bad);
   if (f.driver.slots <= 0) {
     const int cores = std::max(1u, std::thread::hardware_concurrency());
-    f.driver.slots = std::max(1, cores / std::max(1, f.step.vcpus.value_or(c.vcpus)));
+    f.driver.slots = std::max(1, cores / std::max(1, settings.guest.vcpus));
   }
-  f.driver.p0 = f.step.p0;
-  f.driver.p1 = f.step.p1;
-  f.driver.alpha = f.step.alpha;
-  f.driver.beta = f.step.beta;
   store::Store db(f.step.db.empty() ? cache_root() / "history.db" : fs::path(f.step.db));
-  // The session key names everything that makes evidence comparable.
-  Sha256 key;
-  key.field("bisect-v1").field(fs::canonical(repo).string()).field(range.commits.front()).field(range.commits.back());
-  key.field(c.name).field(f.fix ? "fix" : "regression").field(f.step.signature);
-  for (const auto& p : f.step.patches) key.field(read_file(p));
-  for (const auto& a : f.step.args) key.field(a);
-  const int64_t session = db.session(key.hex(), "bisect",
+  const std::string key = bisect_session_key(settings, range.commits.front(), range.commits.back(), f.fix);
+  const int64_t session = db.session(key, "bisect",
                                      nlohmann::json{{"repo", repo.string()},
                                                     {"good", range.commits.front()},
                                                     {"bad", range.commits.back()},
@@ -97,32 +124,16 @@ int run_bisect(BisectFlags f) {
                                                     {"case", c.name}}
                                          .dump());
   if (f.log) {
-    for (const auto& [at, text] : db.events(session)) std::cout << at << "  " << text << "\n";
+    std::cout << report::bisect_events(db.events(session));
     return 0;
   }
-  f.driver.fix = f.fix;
+  bisect::StoreEvidenceLog log(db, session);
   VmTester tester(settings, db, session);
-  bisect::Driver driver(range, f.driver, db, session, tester);
-  if (f.replay) {
-    bisect::DriverResult r;
-    r.why = "replayed from recorded evidence";
-    std::cout << driver.report(r);
-    return 0;
-  }
+  bisect::Driver driver(range, f.driver, log, tester);
+  if (f.replay) return finish(driver.replay(), f.json);
   spdlog::info("bisecting {} commits ({}), session {}: {} trial(s), {} build(s) already recorded", range.commits.size(),
-               f.fix ? "looking for the fix" : "looking for the regression", session, driver.trials(),
-               driver.builds());
-  auto r = driver.run(run::g_interrupted);
-  if (r.outcome == bisect::DriverOutcome::Refused) {
-    std::cout << "refused: " << r.why << "\n";
-    return kRefused;
-  }
-  std::cout << driver.report(r);
-  switch (r.outcome) {
-    case bisect::DriverOutcome::Found: return kFound;
-    case bisect::DriverOutcome::Interrupted: return kInterrupted;
-    default: return kBudget;
-  }
+               f.fix ? "looking for the fix" : "looking for the regression", session, driver.trials(), driver.builds());
+  return finish(driver.run(run::g_interrupted), f.json);
 }
 
 }  // namespace
@@ -131,18 +142,37 @@ std::function<int()> add_bisect(CLI::App& app) {
   auto f = std::make_shared<BisectFlags>();
   auto* sub = app.add_subcommand(
       "bisect",
-      "Self-driving probabilistic bisection between --good and --bad (exit 0 found at --confidence, 1 budget "
-      "exhausted, 2 bad input, 3 infrastructure, 4 endpoints refused, 130 interrupted: rerun to resume)");
+      "Self-driving probabilistic bisection between --good and --bad over the commit DAG (exit 0 found at "
+      "--confidence, 1 inconclusive, 2 bad input, 3 infrastructure, 4 refused (an end does not reproduce, "
+      "the good end fails too, or an end cannot be tested), 5 ambiguous (untestable commits border the culprit), "
+      "6 no-op culprit, 130 interrupted: rerun to resume)");
   add_step_flags(sub, f->step);
+  auto& d = f->driver;
+  auto& p = d.posterior;
   sub->add_option("--good", f->good, "old end: the race does not reproduce (with --fix: it still does)")->required();
   sub->add_option("--bad", f->bad, "new end: the race reproduces (with --fix: it is fixed)")->required();
   sub->add_flag("--fix", f->fix, "look for the commit that fixed the race");
-  sub->add_option("--confidence", f->driver.confidence, "stop when the top commit's posterior reaches this (default 0.99)");
-  sub->add_option("--budget", f->driver.budget, "cost budget in trial units (a build costs --build-cost; default 2000)");
-  sub->add_option("--build-cost", f->driver.build_cost, "cost of one kernel build in trial units (default 50)");
-  sub->add_option("--endpoint-trials", f->driver.endpoint_trials, "trials allowed to see the bad end fail (default 24)");
-  sub->add_option("--slots", f->driver.slots, "commits tested side by side (default: host cores / vCPUs)");
-  sub->add_flag("--log", f->log, "print the recorded history of this bisection and exit");
+  sub->add_option("--confidence", d.confidence, "stop when the top commit's posterior reaches this (default 0.99)");
+  sub->add_option("--budget", d.budget,
+                  "cost budget in trial units: trials + --build-cost per build + 8 per boot without a trial "
+                  "(default 5000)");
+  sub->add_option("--build-cost", d.build_cost, "cost of one kernel build in trial units (default 50)");
+  sub->add_option("--clean-power", d.clean_power,
+                  "clean commits (good end, the culprit's parents) run until a failure at the learned rate would "
+                  "have shown with this probability (default 0.99)");
+  sub->add_option("--slots", d.slots, "commits tested side by side (default: host cores / vCPUs)");
+  sub->add_option("--rate-floor", p.rate_min, "lowest failure rate on the posterior's grid (default 1e-4)");
+  sub->add_option("--flake-max", p.flake_max, "highest flake rate of a good commit on the grid (default 0.01)");
+  sub->add_option("--flake-min", p.flake_min, "lowest flake rate on the grid (default 1e-4)");
+  sub->add_option("--dispersion", p.dispersion, "intra-boot correlation grid (default 0 0.1 0.3)");
+  sub->add_option("--dispersion-prior", p.dispersion_prior, "its prior weights (default 0.8 0.1 0.1)");
+  sub->add_option("--rate-change", p.rate_change,
+                  "prior probability that an affected commit fails less often than the common rate (default 0.1)");
+  sub->add_option("--rate-change-factors", p.change_factors,
+                  "how much less often, as fractions of the common rate, never below --min-rate "
+                  "(default 0.3 0.1 0.03)");
+  sub->add_option("--json", f->json, "also write the result as JSON (schema racebisect-bisect/1) to this file");
+  sub->add_flag("--log", f->log, "print the recorded bisection log of this session and exit");
   sub->add_flag("--replay", f->replay, "recompute the posterior from recorded evidence and exit");
   return [f, sub]() -> int { return sub->parsed() ? run_bisect(*f) : -1; };
 }

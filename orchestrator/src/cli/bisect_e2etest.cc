@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -20,20 +21,24 @@ struct Repo {
   std::string good, bad, culprit;
 };
 
-// Built once per test binary run: the repository takes ~30 s to create.
-const Repo& bisect_repo(bool fix) {
-  static std::map<bool, Repo> repos;
-  auto it = repos.find(fix);
+// Built once per test binary run: a repository takes ~30 s to create.
+const Repo& make_repo(const std::string& name, const std::vector<std::string>& args) {
+  static std::map<std::string, Repo> repos;
+  auto it = repos.find(name);
   if (it != repos.end()) return it->second;
   Repo r;
-  r.dir = fs::path(RB_E2E_WORK) / (fix ? "bisect-repo-fix" : "bisect-repo");
+  r.dir = fs::path(RB_E2E_WORK) / name;
   fs::remove_all(r.dir);
-  std::vector<std::string> argv{std::string(RB_SOURCE_DIR) + "/scripts/make-bisect-repo", r.dir.string(), "--commits",
-                                "8", "--culprit", "5"};
-  if (fix) argv.push_back("--fix");
+  std::vector<std::string> argv{std::string(RB_SOURCE_DIR) + "/scripts/make-bisect-repo", r.dir.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
   std::istringstream out(run_checked(argv));
   for (std::string key, sha; out >> key >> sha;) (key == "good" ? r.good : key == "bad" ? r.bad : r.culprit) = sha;
-  return repos[fix] = r;
+  return repos[name] = r;
+}
+
+const Repo& bisect_repo(bool fix) {
+  if (fix) return make_repo("bisect-repo-fix", {"--commits", "8", "--culprit", "5", "--fix"});
+  return make_repo("bisect-repo", {"--commits", "8", "--culprit", "5"});
 }
 
 std::string git_in(const fs::path& dir, std::vector<std::string> args) {
@@ -41,27 +46,45 @@ std::string git_in(const fs::path& dir, std::vector<std::string> args) {
   return run_checked(args);
 }
 
+// bisect-step learns the race's rate from commits that reproduced in its
+// session; run on the end that fails first, as the README says, so that
+// clean commits need a few trials, not the ~510 of --min-rate 0.01.
+std::vector<std::string> step_argv(bool fix) {
+  std::vector<std::string> argv{RB_BINARY, "bisect-step", "--trials-per-boot", "8", "--duration-ms", "2000", "--out",
+                                (fs::path(RB_E2E_WORK) / "bisect-logs").string()};
+  if (fix) argv.push_back("--fix");
+  return argv;
+}
+
+void teach_rate(const Repo& r, const std::string& failing_end, bool fix) {
+  git_in(r.dir, {"checkout", "-q", failing_end});
+  RunResult res = run_process(step_argv(fix), {.cwd = r.dir, .output = {}, .env = {}}, std::chrono::seconds(600));
+  ASSERT_EQ(res.exit_code, fix ? 0 : 1) << res.output;
+  EXPECT_NE(res.output.find("race reproduces"), std::string::npos) << res.output;
+}
+
 TEST(Bisect, GitBisectRunFindsTheCommitThatIntroducedTheRace) {
   const Repo& r = bisect_repo(false);
   git_in(r.dir, {"bisect", "reset"});
+  teach_rate(r, r.bad, false);
   git_in(r.dir, {"bisect", "start", r.bad, r.good});
-  RunResult res = run_process({"git", "-C", r.dir.string(), "bisect", "run", RB_BINARY, "bisect-step", "--max-trials",
-                               "24", "--trials-per-boot", "8", "--duration-ms", "2000", "--out",
-                               (fs::path(RB_E2E_WORK) / "bisect-logs").string()},
-                              {.cwd = r.dir, .output = {}, .env = {}}, std::chrono::seconds(2400));
+  std::vector<std::string> argv{"git", "-C", r.dir.string(), "bisect", "run"};
+  for (const auto& a : step_argv(false)) argv.push_back(a);
+  RunResult res = run_process(argv, {.cwd = r.dir, .output = {}, .env = {}}, std::chrono::seconds(2400));
   ASSERT_EQ(res.exit_code, 0) << res.output;
   EXPECT_NE(res.output.find(r.culprit + " is the first bad commit"), std::string::npos) << res.output;
+  EXPECT_NE(res.output.find("(learnt)"), std::string::npos) << "p1 should come from the taught rate\n" << res.output;
   git_in(r.dir, {"bisect", "reset"});
 }
 
 TEST(Bisect, GitBisectRunWithOldNewTermsFindsTheFix) {
   const Repo& r = bisect_repo(true);
   git_in(r.dir, {"bisect", "reset"});
+  teach_rate(r, r.good, true);
   git_in(r.dir, {"bisect", "start", "--term-old=broken", "--term-new=fixed", r.bad, r.good});
-  RunResult res = run_process({"git", "-C", r.dir.string(), "bisect", "run", RB_BINARY, "bisect-step", "--fix",
-                               "--max-trials", "24", "--trials-per-boot", "8", "--duration-ms", "2000", "--out",
-                               (fs::path(RB_E2E_WORK) / "bisect-logs").string()},
-                              {.cwd = r.dir, .output = {}, .env = {}}, std::chrono::seconds(2400));
+  std::vector<std::string> argv{"git", "-C", r.dir.string(), "bisect", "run"};
+  for (const auto& a : step_argv(true)) argv.push_back(a);
+  RunResult res = run_process(argv, {.cwd = r.dir, .output = {}, .env = {}}, std::chrono::seconds(2400));
   ASSERT_EQ(res.exit_code, 0) << res.output;
   EXPECT_NE(res.output.find(r.culprit + " is the first fixed commit"), std::string::npos) << res.output;
   git_in(r.dir, {"bisect", "reset"});
@@ -109,7 +132,7 @@ TEST(Bisect, SelfDrivingBisectionSurvivesCtrlCAndFindsTheCulprit) {
   EXPECT_NE(res.output.find("culprit: " + r.culprit), std::string::npos) << res.output;
   // The resumed run started from the evidence of the interrupted one.
   RunResult log = run_process({RB_BINARY, "bisect", "--good", r.good, "--bad", r.bad, "--source", r.dir.string(),
-                               "--db", db.string(), "--log"});
+                               "--db", db.string(), "--duration-ms", "2000", "--trials-per-boot", "8", "--log"});
   const auto first = log.output.find("start/resume: ");
   const auto second = log.output.find("start/resume: ", first + 1);
   ASSERT_NE(second, std::string::npos) << log.output;
@@ -120,8 +143,45 @@ TEST(Bisect, SelfDrivingBisectionSurvivesCtrlCAndFindsTheCulprit) {
   EXPECT_GT(std::stoi(line.substr(commits + 9)), 0) << line;
   // Replay recomputes the same culprit from the database alone.
   RunResult replay = run_process({RB_BINARY, "bisect", "--good", r.good, "--bad", r.bad, "--source", r.dir.string(),
-                                  "--db", db.string(), "--replay"});
+                                  "--db", db.string(), "--confidence", "0.95", "--duration-ms", "2000",
+                                  "--trials-per-boot", "8", "--replay"});
   EXPECT_NE(replay.output.find("culprit: " + r.culprit), std::string::npos) << replay.output;
+}
+
+// Issue 7: a merge history (three topic branches, the culprit on the one
+// merged first, a longer clean one merged after it). The flattened line of
+// the old range named the long branch's merge, "posterior 1.0000".
+TEST(Bisect, SelfDrivingBisectionOnAMergeHistoryNamesTheSideBranchCulprit) {
+  const Repo& r = make_repo("bisect-repo-merges", {"--topology", "merges", "--commits", "6"});
+  const fs::path db = fs::path(RB_E2E_WORK) / "bisect-merges.db", json = fs::path(RB_E2E_WORK) / "bisect-merges.json";
+  fs::remove(db);
+  RunResult res = run_process({RB_BINARY, "bisect", "--good", r.good, "--bad", r.bad, "--source", r.dir.string(), "--db",
+                               db.string(), "--duration-ms", "2000", "--trials-per-boot", "8", "--json", json.string(),
+                               "--out", (fs::path(RB_E2E_WORK) / "bisect-merges-logs").string()},
+                              {}, std::chrono::seconds(3600));
+  EXPECT_EQ(res.exit_code, 0) << res.output;
+  EXPECT_NE(res.output.find("culprit: " + r.culprit), std::string::npos) << res.output;
+  const auto j = nlohmann::json::parse(read_file(json));
+  EXPECT_EQ(j["outcome"], "found");
+  EXPECT_EQ(j["culprit"]["commit"], r.culprit);
+  EXPECT_GE(j["culprit"]["posterior"].get<double>(), 0.99);
+}
+
+// Issue 7: the commit before the culprit does not build, so no test can
+// tell which of the two is the first bad one: both are listed, exit 5.
+TEST(Bisect, BuildBreakNextToTheCulpritGivesTheAmbiguousSet) {
+  const Repo& r = make_repo("bisect-repo-broken", {"--commits", "8", "--culprit", "5", "--break-build-at", "4"});
+  const fs::path db = fs::path(RB_E2E_WORK) / "bisect-broken.db";
+  fs::remove(db);
+  RunResult res = run_process({RB_BINARY, "bisect", "--good", r.good, "--bad", r.bad, "--source", r.dir.string(), "--db",
+                               db.string(), "--duration-ms", "2000", "--trials-per-boot", "8", "--out",
+                               (fs::path(RB_E2E_WORK) / "bisect-broken-logs").string()},
+                              {}, std::chrono::seconds(3600));
+  EXPECT_EQ(res.exit_code, 5) << res.output;
+  EXPECT_NE(res.output.find("could be any of"), std::string::npos) << res.output;
+  EXPECT_NE(res.output.find(r.culprit), std::string::npos) << res.output;
+  const std::string broken = git_in(r.dir, {"rev-parse", r.culprit + "~1"});
+  EXPECT_NE(res.output.find(broken.substr(0, 40)), std::string::npos) << res.output;
 }
 
 }  // namespace

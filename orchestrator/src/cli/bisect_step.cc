@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "bisect/store_log.h"
 #include "cli/step_runner.h"
 #include "kernel/source.h"
 #include "run/case.h"
@@ -20,6 +21,16 @@ namespace {
 
 constexpr int kAbort = 128;  // git bisect run stops on codes > 127
 
+// Pooled counts of the other commits that reproduced in this session (the
+// rate-aware p1; run bisect-step on the bad end first to teach it).
+bisect::LearnedRate learned_rate(store::Store& db, int64_t session, const std::string& head) {
+  bisect::LearnedRate l;
+  bisect::StoreEvidenceLog log(db, session);
+  for (const auto& e : log.evidence())
+    if (e.commit != head && e.failures() > 0) l.trials += e.trials(), l.failures += e.failures();
+  return l;
+}
+
 int run_step(const StepFlags& f, bool fix) {
   // Every input is checked before git runs; then the source is the work tree's top.
   const fs::path where = f.source.empty() ? fs::current_path() : fs::path(f.source);
@@ -29,9 +40,9 @@ int run_step(const StepFlags& f, bool fix) {
   const run::Case& c = s.kase;
   const std::string commit = kernel::git(repo, {"rev-parse", "HEAD"});
   store::Store db(f.db.empty() ? cache_root() / "history.db" : fs::path(f.db));
-  const int64_t session = db.session("bisect-step:" + fs::canonical(repo).string() + ":" + c.name, "bisect-step",
+  const int64_t session = db.session(session_key(s, {"bisect-step"}), "bisect-step",
                                      nlohmann::json{{"repo", repo.string()}, {"case", c.name}}.dump());
-  StepResult r = run_commit_step(f, s, commit, db, session);
+  StepResult r = run_commit_step(f, s, commit, db, session, learned_rate(db, session, commit));
   const std::string short_id = commit.substr(0, 12);
   std::cout << fmt::format("commit {}: {}\n", short_id, r.evidence);
   if (r.decision == StepDecision::Skip) {
@@ -55,8 +66,8 @@ std::function<int()> add_bisect_step(CLI::App& app) {
   auto fix = std::make_shared<bool>(false);
   auto* sub = app.add_subcommand(
       "bisect-step",
-      "For `git bisect run`: build HEAD, run trials under Wald's SPRT, exit 0 good / 1 bad / 125 skip "
-      "(128 aborts on bad input). With --fix, exit 0 while the race reproduces (use git bisect terms old/new).");
+      "For `git bisect run`: build HEAD, run trials under Wald's SPRT (p1 learnt from commits that reproduced in "
+      "this session, at least --min-rate), exit 0 good / 1 bad / 125 skip (128 aborts on bad input). With --fix, exit 0 while the race reproduces (use git bisect terms old/new).");
   add_step_flags(sub, *f);
   sub->add_flag("--fix", *fix, "look for the commit that fixed the race (0 = still reproduces)");
   return [f, fix, sub]() -> int {

@@ -1,12 +1,15 @@
-// Flags and the SPRT-driven test of one commit, shared by `bisect-step` and
-// the endpoint checks of `bisect`.
+// Flags shared by `bisect-step` and `bisect`, the session key that decides
+// which recorded evidence may be pooled, and the test of one commit under
+// the shared step rule (bisect/step_rule.h).
 #pragma once
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "run/settings.h"
+#include "bisect/step_rule.h"
 #include "run/commit_runner.h"
+#include "run/settings.h"
 #include "store/store.h"
 
 namespace rb::cli {
@@ -14,14 +17,21 @@ namespace rb::cli {
 struct StepFlags {
   std::string case_file, source, db, out, accel = "auto", signature;
   std::vector<std::string> patches, fragments, args;
-  double p0 = 0.001, p1 = 0.3, alpha = 0.01, beta = 0.01;
-  int max_trials = 40, trials_per_boot = 8, duration_ms = 2000;
+  bisect::StepRuleParams rule;  // p1 and max_trials 0: rate-aware defaults
+  int trials_per_boot = 8, duration_ms = 2000;
   std::optional<int> hugepages, vcpus, memory_mb;
 };
 
 void add_step_flags(CLI::App* sub, StepFlags& f);
 // The settings of a bisection step on the git work tree `repo`.
 run::Settings step_settings(const StepFlags& f, const std::filesystem::path& repo);
+
+// The key of the evidence a session may pool: Settings::identity() (all that
+// changes the failure rate: case file, fragments, patches, duration, trials
+// per boot, vCPUs, memory, hugepages, accelerator, args, signature), the
+// guest test binary's bytes, the work tree, plus `extra` (ends, direction).
+std::string session_key(const run::Settings& s, const std::vector<std::string>& extra);
+std::string bisect_session_key(const run::Settings& s, const std::string& good, const std::string& bad, bool fix);
 
 enum class StepDecision { Reproduces, Clean, Skip };
 
@@ -32,8 +42,9 @@ struct StepResult {
   run::CommitCounts counts;
 };
 
-// Builds `commit` and runs trials until the SPRT decides or the budget ends.
+// Builds `commit` and runs trials until the step rule decides or its budget
+// ends. `learned`: pooled counts of commits that reproduced in this session.
 StepResult run_commit_step(const StepFlags& f, const run::Settings& s, const std::string& commit, store::Store& db,
-                           int64_t session);
+                           int64_t session, std::optional<bisect::LearnedRate> learned);
 
 }  // namespace rb::cli

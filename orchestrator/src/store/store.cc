@@ -233,4 +233,29 @@ std::vector<std::pair<std::string, std::string>> Store::events(int64_t session) 
   return out;
 }
 
+std::vector<Store::BootCounts> Store::boot_counts(int64_t session, const std::string& commit) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "SELECT b.commit_id, b.id, b.outcome, b.detail, "
+         "COALESCE(SUM(t.outcome='pass'),0), COALESCE(SUM(t.outcome='fail'),0), "
+         "COALESCE(SUM(t.outcome='fail' AND t.reason LIKE 'crash:%'),0) "
+         "FROM boots b LEFT JOIN trials t ON t.boot=b.id WHERE b.session=? AND (?='' OR b.commit_id=?) "
+         "GROUP BY b.id ORDER BY b.id");
+  s.bind(1, session).bind(2, commit).bind(3, commit);
+  std::vector<BootCounts> out;
+  while (s.step())
+    out.push_back({s.text(0), s.i64(1), s.text(2), s.text(3), static_cast<int>(s.i64(4)), static_cast<int>(s.i64(5)),
+                   static_cast<int>(s.i64(6))});
+  return out;
+}
+
+std::vector<Store::BuildRow> Store::build_rows(int64_t session, const std::string& commit) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT commit_id, ok, bzimage_sha256 FROM builds WHERE session=? AND (?='' OR commit_id=?) ORDER BY id");
+  s.bind(1, session).bind(2, commit).bind(3, commit);
+  std::vector<BuildRow> out;
+  while (s.step()) out.push_back({s.text(0), s.i64(1) != 0, s.text(2)});
+  return out;
+}
+
 }  // namespace rb::store

@@ -50,6 +50,22 @@ class Store {
   std::vector<CommitEvidence> evidence(int64_t session);  // one entry per commit, unordered
   std::vector<std::pair<std::string, std::string>> events(int64_t session);  // (time, text)
 
+  // Per-boot and per-build rows for a bisection's evidence log (bisect/store_log.h).
+  struct BootCounts {
+    std::string commit;
+    int64_t boot = 0;
+    std::string outcome, detail;
+    int passes = 0, fails = 0;
+    int crash_trials = 0;  // failures recorded for a crash matching the signature
+  };
+  std::vector<BootCounts> boot_counts(int64_t session, const std::string& commit = {});  // in recording order
+  struct BuildRow {
+    std::string commit;
+    bool ok = false;
+    std::string bzimage_sha256;
+  };
+  std::vector<BuildRow> build_rows(int64_t session, const std::string& commit = {});  // in recording order
+
  private:
   void exec(const std::string& sql);
   sqlite3* db_ = nullptr;

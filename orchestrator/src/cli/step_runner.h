@@ -13,7 +13,7 @@ namespace rb::cli {
 
 struct StepFlags {
   std::string case_file, source, db, out, accel = "auto", signature;
-  std::vector<std::string> patches, fragments, args;
+  std::vector<std::string> patches, fragments, args, connect;
   double p0 = 0.001, p1 = 0.3, alpha = 0.01, beta = 0.01;
   int max_trials = 40, trials_per_boot = 8, duration_ms = 2000;
   std::optional<int> hugepages, vcpus, memory_mb;

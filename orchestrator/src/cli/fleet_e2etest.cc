@@ -147,20 +147,19 @@ TEST(Fleet, PoolOfTwoUrisSurvivesLosingOne) {
   const RunResult probe = run_process({"virsh", "-c", sshd.uri(), "uri"}, {}, std::chrono::seconds(60));
   ASSERT_EQ(probe.exit_code, 0) << probe.output;
 
-  // Fixed design, 3 boots per kernel over one slot on each host: after the
-  // ssh host's first boot ends, at least two are still to come.
+  // Fixed design, 3 boots per kernel over one slot on each host.
   const int boots = 3;
   const fs::path log = dir / "run.log";
   const std::vector<std::string> argv{
-      RB_BINARY, "reproduce", "--connect", "qemu:///system", "--connect", sshd.uri(), "--design", "fixed",
+      RB_BINARY, "-v", "reproduce", "--connect", "qemu:///system", "--connect", sshd.uri(), "--design", "fixed",
       "--boots", std::to_string(boots), "--trials", "2", "--duration-ms", "2000", "--accel", "tcg",
       "--out", (dir / "bundle").string(), "--json", (dir / "r.json").string()};
   Process run(argv, {.output = log});
-  // Kill the ssh path once a boot on it has finished (the log says so): the
-  // next boot it takes is then running, or about to start.
-  const std::string on_ssh = "on " + sshd.uri();
+  // Kill the ssh path once a domain runs through it (the -v log says so):
+  // that boot loses its connection in the middle.
+  const std::string on_ssh = "running on " + sshd.uri();
   while (run.running() && read_file(log).find(on_ssh) == std::string::npos)
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_TRUE(run.running()) << read_file(log);
   sshd.kill();
   const int code = run.wait();
@@ -178,7 +177,7 @@ TEST(Fleet, PoolOfTwoUrisSurvivesLosingOne) {
   EXPECT_EQ(j["boots_not_run"], 0);
   // Every planned boot of every kernel ended on a live host; the boot the
   // dead host failed ran again, on the other host, under the same number.
-  int host_failures = 0;
+  int host_failures = 0, lost_mid_boot = 0;
   for (const auto& k : j["kernels"]) {
     std::set<int> done;
     std::set<int> failed;
@@ -187,6 +186,7 @@ TEST(Fleet, PoolOfTwoUrisSurvivesLosingOne) {
         ++host_failures;
         EXPECT_EQ(b["host"], sshd.uri());
         EXPECT_EQ(b["outcome"], "infra");
+        lost_mid_boot += b["detail"].get<std::string>().find("lost the connection") != std::string::npos;
         failed.insert(b["index"].get<int>());
       } else {
         done.insert(b["index"].get<int>());
@@ -202,6 +202,7 @@ TEST(Fleet, PoolOfTwoUrisSurvivesLosingOne) {
     }
   }
   EXPECT_GE(host_failures, 1) << out;
+  EXPECT_EQ(lost_mid_boot, 1) << out;
   EXPECT_NE(out.find("DOWN"), std::string::npos) << out;
   // Nothing left behind. The daemon destroys an auto-destroy domain when
   // its client's connection closes; the dead path's may take it a moment to

@@ -195,7 +195,7 @@ BootRecord TrialRunner::boot_once(const BootRequest& req, const TrialFn& on_tria
     // Whatever the console shows, the host broke the boot: infrastructure.
     b.host_failed = true;
     b.outcome = Outcome::Infra;
-    b.detail = "host " + b.host + " failed: " + r.error;
+    b.detail = "host failed: " + r.error;
   }
   b.kernel_label = req.label;
   b.index = req.index;

@@ -390,7 +390,8 @@ class LibvirtBackend : public Backend {
       Conn conn(virConnectOpen(uri_.c_str()));
       if (!conn) {
         r.error = "cannot connect to " + uri_ + ": " + take_error() +
-                  " (libvirtd not running? start it with scripts/start-libvirtd)";
+                  (uri_.rfind("qemu:///", 0) == 0 ? " (libvirtd not running? start it with scripts/start-libvirtd)"
+                                                  : "");
         r.host_failed = true;
         return finish();
       }
@@ -411,6 +412,7 @@ class LibvirtBackend : public Backend {
         return finish();
       }
       Domain dom(raw);
+      spdlog::debug("libvirt: domain {} running on {}", name, uri_);
       r.launch_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
       bool stopped = false;
       r.end = watch_console(spec, on_output, [&] {

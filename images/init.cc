@@ -3,12 +3,20 @@
 // the console and reboots (QEMU runs with -no-reboot, so reboot = exit;
 // `poweroff` would only halt the CPUs and leave QEMU running).
 //
-// Command line contract (set by the host):
+// Command line contract (set by the host, see run/contract.h):
 //   rb.test=NAME          run /bin/NAME (NAME: [A-Za-z0-9_-]+); "none" = just boot
 //   rb.args=k=v,k=v,...   arguments, comma separated, passed as argv[1..]
-// Every line we print starts with "racebisect-init: " so the host parser can
-// tell our markers from kernel messages.
+//   rb.nonce=HEX          fresh per boot: every marker we print carries it
+//
+// Our markers: "racebisect-init <nonce>: start|exec ...|exit status=N|error ...",
+// each at the start of its own line. The host counts only markers with its
+// nonce, and the test's KTAP only between exec and exit. The test never
+// writes to the console itself: its stdout and stderr are a pipe that we
+// copy to the console line by line, keeping printable ASCII only and
+// defusing any line that would start with "racebisect-init", so nothing the
+// test prints can pass for a marker (see docs/ARCHITECTURE.md).
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -21,20 +29,29 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "line_forwarder.h"
 
 namespace {
 
-void say(const std::string& s) {
-  std::string line = "racebisect-init: " + s + "\n";
-  if (write(1, line.data(), line.size()) < 0) return;
+constexpr std::string_view kMarker = rb_init::LineForwarder::kMarker;
+
+std::string g_prefix = "racebisect-init: ";  // gains the nonce once /proc/cmdline is read
+int g_console = 1;
+
+void write_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    ssize_t w = write(fd, s.data(), s.size());
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    s.remove_prefix(static_cast<size_t>(w));
+  }
 }
 
-void mount_or_say(const char* src, const char* dst, const char* type) {
-  mkdir(dst, 0755);
-  if (mount(src, dst, type, 0, nullptr) != 0 && errno != EBUSY)
-    say(std::string("error mount ") + dst + ": " + strerror(errno));
-}
+// One write per line keeps our line whole even when printk interleaves.
+void say(const std::string& s) { write_all(g_console, g_prefix + s + "\n"); }
 
 std::string read_file(const char* path) {
   std::ifstream in(path);
@@ -64,16 +81,54 @@ bool valid_name(const std::string& s) {
   for (;;) pause();
 }
 
-}  // namespace
+// Forwards the pipe until the test has exited (then drains what is left
+// without blocking: an orphan holding the pipe open must not keep us here)
+// or the pipe is closed (then waits). PID 1 reaps every orphan meanwhile.
+int forward_until_exit(pid_t test, int pipe_fd) {
+  rb_init::LineForwarder fwd([](std::string_view line) { write_all(g_console, line); },
+                            [] { say("error the test printed a line starting with racebisect-init"); });
+  char buf[4096];
+  int status = 0;
+  bool exited = false, eof = false;
+  while (!exited && !eof) {
+    pollfd p{pipe_fd, POLLIN, 0};
+    if (poll(&p, 1, 100) > 0) {
+      ssize_t n = read(pipe_fd, buf, sizeof(buf));
+      if (n > 0) fwd.feed(std::string_view(buf, static_cast<size_t>(n)));
+      else if (n == 0 || errno != EINTR) eof = true;
+    }
+    int st = 0;
+    for (pid_t w; (w = waitpid(-1, &st, WNOHANG)) > 0;)
+      if (w == test) exited = true, status = st;
+  }
+  if (exited) {
+    fcntl(pipe_fd, F_SETFL, O_NONBLOCK);
+    for (ssize_t n; (n = read(pipe_fd, buf, sizeof(buf))) > 0;) fwd.feed(std::string_view(buf, static_cast<size_t>(n)));
+  } else {
+    int st = 0;
+    for (pid_t w; (w = wait(&st)) != test;)
+      if (w < 0 && errno == ECHILD) break;
+    status = st;
+  }
+  fwd.flush();
+  return status;
+}
 
-int main() {
-  // The kernel opened /dev/console (from the cpio) as fds 0-2 already.
-  mount_or_say("devtmpfs", "/dev", "devtmpfs");
-  mount_or_say("proc", "/proc", "proc");
-  mount_or_say("sysfs", "/sys", "sysfs");
-  mount_or_say("hugetlbfs", "/dev/hugepages", "hugetlbfs");
-  say("start");
+std::vector<std::string> mount_all() {
+  std::vector<std::string> errors;
+  auto m = [&](const char* src, const char* dst, const char* type) {
+    mkdir(dst, 0755);
+    if (mount(src, dst, type, 0, nullptr) != 0 && errno != EBUSY)
+      errors.push_back(std::string("mount ") + dst + ": " + strerror(errno));
+  };
+  m("proc", "/proc", "proc");  // first: the nonce is on /proc/cmdline
+  m("devtmpfs", "/dev", "devtmpfs");
+  m("sysfs", "/sys", "sysfs");
+  m("hugetlbfs", "/dev/hugepages", "hugetlbfs");
+  return errors;
+}
 
+void say_hugepages() {
   long total = -1, free_pages = -1;
   std::istringstream mi(read_file("/proc/meminfo"));
   for (std::string line; std::getline(mi, line);) {
@@ -82,8 +137,53 @@ int main() {
   }
   say("hugepages total=" + std::to_string(total) + " free=" + std::to_string(free_pages) +
       " cpus=" + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)));
+}
 
+// Runs the test with its output through our forwarder; returns its wait status.
+int run_test(std::vector<std::string>& args) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    say(std::string("error pipe: ") + strerror(errno));
+    finish();
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDONLY);
+    if (null >= 0) dup2(null, 0);
+    dup2(fds[1], 1);  // dup2 clears O_CLOEXEC on the copies
+    dup2(fds[1], 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    say(std::string("error exec ") + argv[0] + ": " + strerror(errno));  // g_console: still the console
+    _exit(127);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    say(std::string("error fork: ") + strerror(errno));
+    finish();
+  }
+  const int status = forward_until_exit(pid, fds[0]);
+  close(fds[0]);
+  return status;
+}
+
+}  // namespace
+
+int main() {
+  // The kernel opened /dev/console (from the cpio) as fds 0-2 already. Our
+  // own copy is close-on-exec, so the test never inherits the console.
+  g_console = fcntl(1, F_DUPFD_CLOEXEC, 10);
+  if (g_console < 0) g_console = 1;
+  const std::vector<std::string> mount_errors = mount_all();
   const std::string cmdline = read_file("/proc/cmdline");
+  const std::string nonce = cmdline_value(cmdline, "rb.nonce");
+  if (valid_name(nonce)) g_prefix = std::string(kMarker) + " " + nonce + ": ";
+  say("start");
+  for (const auto& e : mount_errors) say("error " + e);
+  say_hugepages();
+
   const std::string test = cmdline_value(cmdline, "rb.test");
   if (test.empty() || test == "none") {
     say("exit status=0");
@@ -94,34 +194,14 @@ int main() {
     finish();
   }
   std::vector<std::string> args{"/bin/" + test};
-  std::string raw = cmdline_value(cmdline, "rb.args");
-  std::istringstream parts(raw);
+  std::istringstream parts(cmdline_value(cmdline, "rb.args"));
   for (std::string a; std::getline(parts, a, ',');)
     if (!a.empty()) args.push_back(a);
 
   std::string shown;
   for (auto& a : args) shown += (shown.empty() ? "" : " ") + a;
   say("exec " + shown);
-
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    say(std::string("error exec ") + argv[0] + ": " + strerror(errno));
-    _exit(127);
-  }
-  if (pid < 0) {
-    say(std::string("error fork: ") + strerror(errno));
-    finish();
-  }
-  int status = 0;
-  // PID 1 reaps every orphan; wait until our test itself is gone.
-  for (;;) {
-    pid_t w = wait(&status);
-    if (w == pid || (w < 0 && errno == ECHILD)) break;
-  }
+  const int status = run_test(args);
   if (WIFEXITED(status))
     say("exit status=" + std::to_string(WEXITSTATUS(status)));
   else if (WIFSIGNALED(status))

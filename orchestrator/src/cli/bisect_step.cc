@@ -21,9 +21,11 @@ namespace {
 constexpr int kAbort = 128;  // git bisect run stops on codes > 127
 
 int run_step(const StepFlags& f, bool fix) {
-  const fs::path repo = kernel::git(f.source.empty() ? fs::current_path() : fs::path(f.source),
-                                    {"rev-parse", "--show-toplevel"});
-  const run::Settings s = step_settings(f, repo);
+  // Every input is checked before git runs; then the source is the work tree's top.
+  const fs::path where = f.source.empty() ? fs::current_path() : fs::path(f.source);
+  run::Settings s = step_settings(f, where);
+  const fs::path repo = kernel::git(where, {"rev-parse", "--show-toplevel"});
+  s.source.path = repo;
   const run::Case& c = s.kase;
   const std::string commit = kernel::git(repo, {"rev-parse", "HEAD"});
   store::Store db(f.db.empty() ? cache_root() / "history.db" : fs::path(f.db));

@@ -19,6 +19,7 @@
 #include "cli/boot.h"
 #include "cli/build_cmd.h"
 #include "cli/nightly.h"
+#include "cli/flag_checks.h"
 #include "cli/reproduce.h"
 #include "run/campaign.h"
 #include "util/error.h"
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
   spdlog::set_pattern(::isatty(STDERR_FILENO) ? "\r\033[K[%H:%M:%S] %^%l%$ %v" : "[%H:%M:%S] %^%l%$ %v");
   if (verbose) spdlog::set_level(spdlog::level::debug);
   install_handlers();
+  if (int code = rb::cli::check_flags(app); code != 0) return code;  // bad input: before any work
   // Once a stop was requested, whatever a command then returns or throws
   // (a killed make "fails") it ends as interrupted.
   try {

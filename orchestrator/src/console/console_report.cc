@@ -114,6 +114,10 @@ void ConsoleParser::finish() {
   overlong_ = false;
 }
 
+ConsoleParser::ConsoleParser(Contract contract)
+    : prefix_(contract.nonce.empty() ? std::string(kMarker) + ": " : std::string(kMarker) + " " + contract.nonce + ": "),
+      ktap_(contract.planned) {}
+
 void ConsoleParser::line(std::string_view raw, bool complete) {
   const size_t n = ++report_.lines;
   if (overlong_) ++report_.truncated_lines;
@@ -122,44 +126,66 @@ void ConsoleParser::line(std::string_view raw, bool complete) {
   // Kernel reports are looked for everywhere, even in our own marker lines
   // (printk can be glued onto them).
   crash_.add_line(l, n, report_.crashes);
-  if (size_t p = l.find("racebisect-init: "); p != std::string::npos) {
-    std::string_view rest = std::string_view(l).substr(p + 17);
-    if (rest.starts_with("start")) {
-      report_.init_started = true;
-    } else if (rest.starts_with("exit status=")) {
-      std::string_view num = rest.substr(12);
-      size_t e = 0;
-      while (e < num.size() && e < 9 && num[e] >= '0' && num[e] <= '9') ++e;
-      if (e == 0) ++report_.anomalies;
-      else if (!report_.exit_status) report_.exit_status = static_cast<int>(*parse_int64(num.substr(0, e)));
-    } else if (rest.starts_with("error")) {
-      std::string_view text = rest.substr(5);
-      while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-      if (report_.init_errors.size() < kMaxInitErrors)
-        report_.init_errors.emplace_back(text.empty() ? std::string_view("error") : text);
-    } else if (rest.starts_with("exec ")) {
-      ktap_.start_test();
-    }
-    return;  // our own marker, not KTAP
-  }
-  ktap_.add_line(l, n, report_, complete);
+  if (l.starts_with(kMarker)) return marker(l, n);
+  if (in_test()) return ktap_.add_line(l, n, report_, complete);
+  // Results outside /init's exec..exit window are never trials.
+  if (l.starts_with("ok ") || l.starts_with("not ok ")) ++report_.anomalies;
 }
 
-ConsoleReport parse_console(std::string_view text) {
-  ConsoleParser p;
+void ConsoleParser::marker(std::string_view l, size_t n) {
+  auto& r = report_;
+  if (!l.starts_with(prefix_)) {
+    // Only /init knows this boot's nonce, and its lines through the test's
+    // pipe are defused by /init: this line came from somewhere else.
+    add_violation(r, n, "a racebisect-init line without this boot's nonce (forged or from another boot)");
+    return;
+  }
+  std::string_view rest = l.substr(prefix_.size());
+  if (rest.starts_with("start")) {
+    if (r.init_started) add_violation(r, n, "a second start marker");
+    r.init_started = true;
+  } else if (rest.starts_with("exec ")) {
+    if (!r.init_started || r.test_started || r.exit_status) {
+      add_violation(r, n, "an exec marker out of order");
+      return;
+    }
+    r.test_started = true;
+    ktap_.start_test();
+  } else if (rest.starts_with("exit status=")) {
+    std::string_view num = rest.substr(12);
+    size_t e = 0;
+    while (e < num.size() && e < 9 && num[e] >= '0' && num[e] <= '9') ++e;
+    if (r.exit_status) add_violation(r, n, "a second exit marker");
+    else if (e == 0) add_violation(r, n, "an exit marker without a status");
+    else r.exit_status = static_cast<int>(*parse_int64(num.substr(0, e)));
+  } else if (rest.starts_with("error")) {
+    std::string_view text = rest.substr(5);
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    if (text.empty()) text = "error";
+    if (r.init_errors.size() < kMaxInitErrors) {
+      size_t cut = std::min(text.size(), kMaxInitError);
+      while (cut < text.size() && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+      r.init_errors.emplace_back(text.substr(0, cut));
+    }
+  }
+  // Anything else from /init ("hugepages total=...") is information only.
+}
+
+ConsoleReport parse_console(std::string_view text, const Contract& contract) {
+  ConsoleParser p(contract);
   p.feed(text);
   p.finish();
   return p.report();
 }
 
-ConsoleReport parse_console_file(const std::string& path) {
+ConsoleReport parse_console_file(const std::string& path, const Contract& contract, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw infra_error("cannot read console log " + path + ": " + std::strerror(errno));
-  ConsoleParser p;
+  ConsoleParser p(contract);
   std::string buf(1 << 20, '\0');
   size_t total = 0;
-  while (total < kMaxConsoleFile && in) {
-    in.read(buf.data(), static_cast<std::streamsize>(std::min(buf.size(), kMaxConsoleFile - total)));
+  while (total < max_bytes && in) {
+    in.read(buf.data(), static_cast<std::streamsize>(std::min(buf.size(), max_bytes - total)));
     const auto got = static_cast<size_t>(in.gcount());
     if (got == 0) break;
     p.feed(std::string_view(buf.data(), got));

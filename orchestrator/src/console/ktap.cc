@@ -65,7 +65,22 @@ size_t find_directive_hash(std::string_view s) {
   return std::string_view::npos;
 }
 
+// At most `max` bytes of s, never ending inside a UTF-8 sequence (the input
+// is sanitized, so every sequence is valid).
+std::string cut_utf8(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80) --n;
+  return std::string(s.substr(0, n));
+}
+
 }  // namespace
+
+void add_violation(KtapReport& out, size_t line_no, std::string_view what) {
+  ++out.violation_count;
+  if (out.violations.size() < kMaxViolations)
+    out.violations.push_back("line " + std::to_string(line_no) + ": " + std::string(what));
+}
 
 const char* to_string(TrialStatus s) {
   switch (s) {
@@ -116,16 +131,17 @@ std::optional<int64_t> Trial::int_field(const std::string& key) const {
   return parse_int64(it->second);
 }
 
-std::map<std::string, std::string> parse_fields(std::string_view text) {
+std::map<std::string, std::string> parse_fields(std::string_view text, size_t max_fields) {
   std::map<std::string, std::string> out;
   size_t i = 0;
-  while (i < text.size() && out.size() < 256) {
+  while (i < text.size() && out.size() < max_fields) {
     while (i < text.size() && is_space(text[i])) ++i;
     size_t j = i;
     while (j < text.size() && !is_space(text[j])) ++j;
     std::string_view word = text.substr(i, j - i);
     const size_t eq = word.find('=');
-    if (eq != std::string_view::npos && eq > 0) out.emplace(word.substr(0, eq), word.substr(eq + 1));
+    if (eq != std::string_view::npos && eq > 0 && eq <= Trial::kMaxKey && word.size() - eq - 1 <= Trial::kMaxValue)
+      out.emplace(word.substr(0, eq), word.substr(eq + 1));
     i = j;
   }
   return out;
@@ -166,7 +182,7 @@ std::optional<Trial> parse_result_line(std::string_view line) {
     while (j < desc.size() && !is_space(desc[j])) ++j;
     std::string_view word = desc.substr(i, j - i);
     if (word.find('=') != std::string_view::npos) break;
-    if (name.size() + word.size() < Trial::kMaxName) {
+    if (name.size() + word.size() < Trial::kMaxName) {  // whole words only: never half a character
       if (!name.empty()) name += ' ';
       name += word;
     }
@@ -181,19 +197,23 @@ std::optional<Trial> parse_result_line(std::string_view line) {
     const std::string word = upper(tail.substr(0, w));
     if (known_directive(word)) {
       t.directive = word;
-      t.reason = std::string(trim(tail.substr(w)));
+      t.reason = cut_utf8(trim(tail.substr(w)), Trial::kMaxReason);
       if (t.reason.empty()) t.reason = word;
     } else {
-      t.reason = std::string(tail);  // a plain comment
+      t.reason = cut_utf8(tail, Trial::kMaxReason);  // a plain comment
     }
   }
   t.status = trial_status(t.ok, t.directive);
   return t;
 }
 
+size_t KtapParser::max_trials() const {
+  return planned_ ? std::min<size_t>(static_cast<size_t>(std::max(*planned_, 0)), kMaxTrials) : kMaxTrials;
+}
+
 void KtapParser::update_missing(KtapReport& out) const {
   if (out.plan) {
-    out.missing = *out.plan - in_plan_;
+    out.missing = std::max(0, *out.plan - in_plan_);
     out.incomplete = out.missing > 0;
   } else {
     out.missing = 0;
@@ -201,83 +221,113 @@ void KtapParser::update_missing(KtapReport& out) const {
   }
 }
 
+void KtapParser::header(std::string_view line, size_t line_no, KtapReport& out) {
+  auto v = parse_count(trim(line.substr(line.starts_with("KTAP") ? 13 : 12)));
+  if (out.ktap_seen) {
+    add_violation(out, line_no, "a second KTAP document");
+  } else {
+    out.ktap_seen = true;
+    if (v) out.ktap_version = *v;
+  }
+  in_test_ = true;
+  update_missing(out);
+}
+
+bool KtapParser::plan(std::string_view line, size_t line_no, KtapReport& out) {
+  std::string_view rest = line.substr(3);
+  size_t e = 0;
+  while (e < rest.size() && is_digit(rest[e])) ++e;
+  std::string_view after = trim(rest.substr(e));
+  std::optional<int> n;
+  if (e == 1 && rest[0] == '0') n = 0;
+  else if (e > 0) n = parse_count(rest.substr(0, e));
+  if (!n || !(after.empty() || after[0] == '#')) return false;  // not a plan: an ordinary line
+  in_test_ = true;
+  if (out.plan) {
+    add_violation(out, line_no, "a second plan 1.." + std::to_string(*n));
+    return true;
+  }
+  out.plan = *n;
+  if (!after.empty()) {
+    std::string_view d = trim(after.substr(1));
+    if (upper(d.substr(0, 4)) == "SKIP" && (d.size() == 4 || is_space(d[4])))
+      out.plan_skip_reason = cut_utf8(trim(d.substr(4)), Trial::kMaxReason);
+  }
+  if (planned_ && *n != *planned_) {
+    std::string why = "plan 1.." + std::to_string(*n) + " but " + std::to_string(*planned_) +
+                      " trial(s) were requested";
+    if (!out.plan_skip_reason.empty()) why += " (the test skipped: " + out.plan_skip_reason + ")";
+    add_violation(out, line_no, why);
+  }
+  // A late plan: results already taken beyond it are not counted.
+  const auto beyond = std::find_if(out.trials.begin(), out.trials.end(), [&](const Trial& t) { return t.number > *n; });
+  if (beyond != out.trials.end()) {
+    add_violation(out, line_no, "plan 1.." + std::to_string(*n) + " after result " + std::to_string(beyond->number));
+    out.trials.erase(beyond, out.trials.end());
+    last_ = out.trials.empty() ? 0 : out.trials.back().number;
+  }
+  in_plan_ = static_cast<int>(out.trials.size());
+  update_missing(out);
+  return true;
+}
+
+void KtapParser::result(std::string_view line, size_t line_no, KtapReport& out, bool complete) {
+  auto t = parse_result_line(line);
+  if (t && !complete) {
+    const size_t digits = line.find_first_not_of("0123456789", line.starts_with("ok ") ? 3 : 7);
+    if (digits == std::string_view::npos) t.reset();  // "ok 1" cut from "ok 12 ..."
+  }
+  if (!t) {
+    if (in_test_) ++out.anomalies;  // "ok x", "not ok 99999999999", ...
+    return;
+  }
+  if (!in_test_) {
+    ++out.anomalies;  // a result before the test started
+    return;
+  }
+  const int n = t->number;
+  const std::string id = "result " + std::to_string(n);
+  if (n <= last_) {
+    add_violation(out, line_no, n == 0 ? std::string("result numbered 0")
+                                       : id + " after result " + std::to_string(last_) + " (numbers must increase)");
+    return;
+  }
+  if (planned_ && n > *planned_) {
+    add_violation(out, line_no, id + " beyond the " + std::to_string(*planned_) + " trial(s) requested");
+    return;
+  }
+  if (out.plan && n > *out.plan) {
+    add_violation(out, line_no, id + " beyond the plan 1.." + std::to_string(*out.plan));
+    return;
+  }
+  if (out.trials.size() >= max_trials()) {
+    add_violation(out, line_no, "more than " + std::to_string(max_trials()) + " results");
+    return;
+  }
+  t->line = line_no;
+  last_ = n;
+  out.trials.push_back(std::move(*t));
+  in_plan_ = static_cast<int>(out.trials.size());
+  update_missing(out);
+}
+
+void KtapParser::diagnostic(std::string_view line, KtapReport& out) {
+  std::string_view d = trim(line.substr(1));
+  if (out.diagnostics.size() < kMaxDiagnostics) out.diagnostics.push_back(cut_utf8(d, kMaxDiagnostic));
+  auto merge = [](std::map<std::string, std::string>& into, std::string_view text) {
+    for (auto& [k, v] : parse_fields(text, kMaxEnvFields))
+      if (into.size() < kMaxEnvFields) into.emplace(k, v);
+  };
+  if (d.starts_with("env ")) merge(out.env, d.substr(4));
+  else if (d.starts_with("summary ")) merge(out.summary, d.substr(8));
+}
+
 void KtapParser::add_line(std::string_view line, size_t line_no, KtapReport& out, bool complete) {
   if (line.empty() || is_space(line[0])) return;  // indented: a subtest, never a trial
-
-  if (line.starts_with("KTAP version ") || line.starts_with("TAP version ")) {
-    auto v = parse_count(trim(line.substr(line.starts_with("KTAP") ? 13 : 12)));
-    if (out.ktap_seen) {
-      ++out.anomalies;  // a second document in one boot
-    } else {
-      out.ktap_seen = true;
-      if (v) out.ktap_version = *v;
-    }
-    in_test_ = true;
-    update_missing(out);
-    return;
-  }
-
-  if (line.starts_with("1..")) {
-    std::string_view rest = line.substr(3);
-    size_t e = 0;
-    while (e < rest.size() && is_digit(rest[e])) ++e;
-    std::string_view after = trim(rest.substr(e));
-    std::optional<int> n;
-    if (e == 0) n = std::nullopt;
-    else if (e == 1 && rest[0] == '0') n = 0;
-    else n = parse_count(rest.substr(0, e));
-    if (n && (after.empty() || after[0] == '#')) {
-      if (out.plan) {
-        ++out.anomalies;
-      } else {
-        out.plan = *n;
-        in_plan_ = 0;
-        for (auto it = numbers_.begin(); it != numbers_.end() && *it <= *n; ++it) ++in_plan_;
-        if (!after.empty()) {
-          std::string_view d = trim(after.substr(1));
-          if (upper(d.substr(0, 4)) == "SKIP" && (d.size() == 4 || is_space(d[4])))
-            out.plan_skip_reason = std::string(trim(d.substr(4)));
-        }
-      }
-      in_test_ = true;
-      update_missing(out);
-      return;
-    }
-  }
-
-  if (line.starts_with("ok ") || line.starts_with("not ok ")) {
-    auto t = parse_result_line(line);
-    if (t && !complete) {
-      const size_t digits = line.find_first_not_of("0123456789", line.starts_with("ok ") ? 3 : 7);
-      if (digits == std::string_view::npos) t.reset();  // "ok 1" cut from "ok 12 ..."
-    }
-    if (!t) {
-      if (in_test_) ++out.anomalies;  // "ok x", "not ok 99999999999", ...
-      return;
-    }
-    if (!in_test_ || t->number == 0 || numbers_.count(t->number) || out.trials.size() >= kMaxTrials) {
-      ++out.anomalies;
-      return;
-    }
-    if (out.plan && t->number > *out.plan) ++out.anomalies;  // kept: it is a real result, but odd
-    t->line = line_no;
-    numbers_.insert(t->number);
-    if (out.plan && t->number <= *out.plan) ++in_plan_;
-    out.trials.push_back(std::move(*t));
-    update_missing(out);
-    return;
-  }
-
-  if (line[0] == '#') {
-    std::string_view d = trim(line.substr(1));
-    if (out.diagnostics.size() < kMaxDiagnostics) out.diagnostics.emplace_back(d);
-    auto merge = [](std::map<std::string, std::string>& into, std::string_view text) {
-      for (auto& [k, v] : parse_fields(text))
-        if (into.size() < 256) into.emplace(k, v);
-    };
-    if (d.starts_with("env ")) merge(out.env, d.substr(4));
-    else if (d.starts_with("summary ")) merge(out.summary, d.substr(8));
-  }
+  if (line.starts_with("KTAP version ") || line.starts_with("TAP version ")) return header(line, line_no, out);
+  if (line.starts_with("1..") && plan(line, line_no, out)) return;
+  if (line.starts_with("ok ") || line.starts_with("not ok ")) return result(line, line_no, out, complete);
+  if (line[0] == '#') diagnostic(line, out);
 }
 
 KtapReport parse_ktap(std::string_view text) {

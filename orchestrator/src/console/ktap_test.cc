@@ -175,10 +175,20 @@ TEST(KtapParser, Document) {
 }
 
 TEST(KtapParser, CompleteWhenEveryPlannedResultArrived) {
-  auto r = feed({"KTAP version 1", "1..2", "ok 2 trial", "ok 1 trial"});
+  auto r = feed({"KTAP version 1", "1..2", "ok 1 trial", "ok 2 trial"});
   EXPECT_FALSE(r.incomplete);
   EXPECT_EQ(r.missing, 0);
-  EXPECT_EQ(r.trials[0].number, 2);  // console order is kept
+  EXPECT_TRUE(r.violations.empty());
+}
+
+TEST(KtapParser, NumbersMustIncrease) {
+  // KTAP numbers results in order; a test that does not is not trusted.
+  auto r = feed({"KTAP version 1", "1..3", "ok 2 trial", "ok 1 trial", "ok 3 trial"});
+  ASSERT_EQ(r.trials.size(), 2u);
+  EXPECT_EQ(r.trials[0].number, 2);
+  EXPECT_EQ(r.trials[1].number, 3);
+  ASSERT_EQ(r.violations.size(), 1u);
+  EXPECT_EQ(r.violations[0], "line 4: result 1 after result 2 (numbers must increase)");
 }
 
 TEST(KtapParser, SkippedPlan) {
@@ -190,12 +200,13 @@ TEST(KtapParser, SkippedPlan) {
   EXPECT_TRUE(r.trials.empty());
 }
 
-TEST(KtapParser, DuplicatesKeepTheFirstAndCountAnAnomaly) {
+TEST(KtapParser, DuplicatesKeepTheFirstAndAreViolations) {
   auto r = feed({"KTAP version 1", "1..3", "ok 1 trial ms=1", "not ok 1 trial ms=2", "ok 1 trial ms=3"});
   ASSERT_EQ(r.trials.size(), 1u);
   EXPECT_EQ(r.trials[0].get("ms"), "1");
   EXPECT_EQ(r.trials[0].status, TrialStatus::Pass);
-  EXPECT_EQ(r.anomalies, 2);
+  EXPECT_EQ(r.violation_count, 2);
+  EXPECT_EQ(r.anomalies, 0);
   EXPECT_EQ(r.missing, 2);
 }
 
@@ -225,19 +236,24 @@ TEST(KtapParser, IndentedSubtestsAreIgnored) {
 
 TEST(KtapParser, OddNumbersAndSecondPlan) {
   auto r = feed({"KTAP version 1", "1..2", "ok 0 trial", "ok 3 trial", "1..5", "KTAP version 1", "ok 1 trial"});
-  // ok 0 and the second plan and header are anomalies; ok 3 is kept but odd.
+  // ok 0, ok 3 (beyond the plan), the second plan and header are violations.
   EXPECT_EQ(r.plan, 2);
-  ASSERT_EQ(r.trials.size(), 2u);
-  EXPECT_EQ(r.trials[0].number, 3);
-  EXPECT_EQ(r.anomalies, 4);
+  ASSERT_EQ(r.trials.size(), 1u);
+  EXPECT_EQ(r.trials[0].number, 1);
+  EXPECT_EQ(r.violations, (std::vector<std::string>{"line 3: result numbered 0",
+                                                    "line 4: result 3 beyond the plan 1..2",
+                                                    "line 5: a second plan 1..5",
+                                                    "line 6: a second KTAP document"}));
   EXPECT_EQ(r.missing, 1);
 }
 
-TEST(KtapParser, LatePlanRecountsWhatArrived) {
+TEST(KtapParser, LatePlanDropsResultsBeyondIt) {
   auto r = feed({"KTAP version 1", "ok 1 trial", "ok 2 trial", "ok 7 trial", "1..4"});
   EXPECT_EQ(r.plan, 4);
+  ASSERT_EQ(r.trials.size(), 2u);  // 7 is not counted
   EXPECT_EQ(r.missing, 2);
   EXPECT_TRUE(r.incomplete);
+  EXPECT_EQ(r.violations, (std::vector<std::string>{"line 5: plan 1..4 after result 7"}));
 }
 
 TEST(KtapParser, UnterminatedLastResultNeedsMoreThanItsNumber) {
@@ -277,7 +293,8 @@ TEST(KtapParser, ManyResultsStayLinearAndBounded) {
   p.add_line("1..100000", 2, r);
   for (int i = 1; i <= 100000; ++i) p.add_line("ok " + std::to_string(i) + " trial", i + 2, r);
   EXPECT_EQ(r.trials.size(), KtapParser::kMaxTrials);
-  EXPECT_EQ(r.anomalies, 100000 - static_cast<int>(KtapParser::kMaxTrials));
+  EXPECT_EQ(r.violation_count, 100000 - static_cast<int>(KtapParser::kMaxTrials));
+  EXPECT_EQ(r.violations.size(), kMaxViolations);
   EXPECT_EQ(r.missing, 100000 - static_cast<int>(KtapParser::kMaxTrials));
 }
 

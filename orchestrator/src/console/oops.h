@@ -54,6 +54,7 @@ struct Crash {
   CrashKind kind = CrashKind::Oops;
   std::string title;
   size_t line = 0;  // 1-based console line of the report's first line
+  bool operator==(const Crash&) const = default;
 };
 
 // The first line of a crash report, recognised in one (sanitized) console

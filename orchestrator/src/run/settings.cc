@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "util/error.h"
+#include "util/validate.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "run/paths.h"
@@ -87,31 +88,20 @@ void check_guest(const GuestSetup& g) {
                                   g.pages_needed, g.hugepages));
 }
 
-// Guest arguments end up on the kernel command line: a space, TAB or
-// newline would smuggle in kernel parameters (init=/bin/sh), a comma or
-// quote would split rb.args.
+// Guest arguments reach the kernel command line and labels name files in
+// the bundle: util/validate holds those rules, shared with the flag table
+// and the case loader.
 void check_guest_args(const Args& args) {
-  auto bad = [](const std::string& v, bool key) {
-    for (const unsigned char ch : v)
-      if (ch <= 0x20 || ch >= 0x7f || ch == ',' || ch == '"' || ch == '\'' || (key && ch == '=')) return true;
-    return v.empty() && key;
-  };
-  for (const auto& [k, v] : args)
-    if (bad(k, true) || bad(v, false))
-      throw usage_error("guest argument '" + k + "=" + v +
-                        "': keys and values must be printable ASCII without spaces, commas or quotes");
+  for (const auto& [k, v] : args) validate::guest_arg(k, v);
 }
 
-// Labels name files in the bundle: no path separators, no "..", unique.
 void check_labels(const std::vector<KernelVariant>& kernels) {
-  std::set<std::string> seen;
+  std::vector<std::string> labels;
   for (const auto& k : kernels) {
-    const bool ok = !k.label.empty() && k.label.size() <= 64 && k.label[0] != '.' &&
-                    k.label.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
-                        std::string::npos;
-    if (!ok) throw usage_error("kernel label '" + k.label + "' must be 1-64 characters of [A-Za-z0-9._-], not starting with '.'");
-    if (!seen.insert(k.label).second) throw usage_error("kernel label '" + k.label + "' is used twice");
+    validate::label(k.label);
+    labels.push_back(k.label);
   }
+  validate::unique_labels(labels);
 }
 
 void check_inputs(const Settings& s) {

@@ -24,7 +24,7 @@ struct BadRow {
 };
 
 const BadRow kBad[] = {
-    {"space in arg", [](Overrides& o) { o.args = {"x=a b"}; }, "guest argument 'x=a b'"},
+    {"space in arg", [](Overrides& o) { o.args = {"x=a b"}; }, "guest argument x 'a b'"},
     {"tab in arg", [](Overrides& o) { o.args = {"x=a\tinit=/bin/sh"}; }, "guest argument"},
     {"newline in arg", [](Overrides& o) { o.args = {"x=a\ninit=/bin/sh"}; }, "guest argument"},
     {"comma in arg", [](Overrides& o) { o.args = {"x=a,b"}; }, "guest argument"},

@@ -6,6 +6,7 @@
 
 #include "console/console_report.h"
 #include "run/classify.h"
+#include "run/contract.h"
 #include "run/paths.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -36,7 +37,8 @@ std::string host_of(const std::string& backend, const std::string& host) {
 // the caller's decision; remembers how many trials the decision saw.
 class LiveTrials {
  public:
-  explicit LiveTrials(const TrialFn& on_trial) : on_trial_(on_trial) {}
+  LiveTrials(const TrialFn& on_trial, console::Contract contract)
+      : on_trial_(on_trial), parser_(std::move(contract)) {}
 
   // Returns false once the caller wants the VM stopped.
   bool feed(std::string_view chunk) {
@@ -85,25 +87,16 @@ void count_signature_crash(BootRecord& b, const std::string& signature, LiveTria
 
 }  // namespace
 
-std::string guest_cmdline(const GuestSetup& g, int trials, int seed) {
+std::string trial_cmdline(const GuestSetup& g, int trials, int seed) {
   Args args = g.args;
   if (!g.test.empty() && g.test != "none") {
     args["trials"] = std::to_string(trials);
     args["duration_ms"] = std::to_string(g.duration_ms);
     if (!args.count("seed")) args["seed"] = std::to_string(seed);
   }
-  // oops=panic + panic=-1: any oops ends the boot at once (QEMU exits through
-  // -no-reboot) instead of leaving a half-dead guest to time out.
-  std::string s = "console=ttyS0 oops=panic panic=-1 hugepages=" + std::to_string(g.hugepages) +
-                  " rb.test=" + (g.test.empty() ? std::string("none") : g.test);
-  std::string joined;
-  for (const auto& [k, v] : args) {
-    if (k.find_first_of(" ,=\"") != std::string::npos || v.find_first_of(" ,\"") != std::string::npos)
-      throw usage_error("guest argument " + k + "=" + v + " must not contain spaces, commas or quotes");
-    joined += (joined.empty() ? "" : ",") + k + "=" + v;
-  }
-  if (!joined.empty()) s += " rb.args=" + joined;
-  return s;
+  // The nonce, the arguments' checks and the command line's shape are the
+  // guest contract's (run/contract.h).
+  return guest_cmdline(g.hugepages, g.test.empty() ? std::string("none") : g.test, args);
 }
 
 vm::BootSpec trial_boot_spec(const BootRequest& req, const fs::path& initrd, vm::Accel accel,
@@ -112,7 +105,7 @@ vm::BootSpec trial_boot_spec(const BootRequest& req, const fs::path& initrd, vm:
   vm::BootSpec spec;
   spec.kernel = req.kernel;
   spec.initrd = initrd;
-  spec.cmdline = guest_cmdline(g, req.trials, req.seed);
+  spec.cmdline = trial_cmdline(g, req.trials, req.seed);
   if (!req.append.empty()) spec.cmdline += " " + req.append;
   spec.vcpus = g.vcpus;
   spec.memory_mb = g.memory_mb;
@@ -180,11 +173,11 @@ BootRecord TrialRunner::boot_once(const BootRequest& req, const TrialFn& on_tria
   const std::string again = req.attempt > 0 ? ".r" + std::to_string(req.attempt) : "";
   const fs::path log = logs_ / (req.label + "-" + std::to_string(req.index) + again + ".log");
   vm::BootSpec spec = trial_boot_spec(req, req.initrd.empty() ? img.path : req.initrd, choice.accel, log);
-  LiveTrials live(on_trial);
+  LiveTrials live(on_trial, contract_for(spec.cmdline));
   auto r = make_backend(backend_, req.host)->boot(spec, [&](std::string_view chunk) {
     return live.feed(chunk) && !g_interrupted.load();
   });
-  BootRecord b = classify_boot(read_tail(spec.console_log, 64 << 20), r.end, req.trials);
+  BootRecord b = classify_boot_file(spec, r.end);
   if (r.end == vm::BootEnd::LaunchError) b.detail = "VM did not start: " + r.error;
   // A VM stopped on a decision may have printed results after it: only the
   // trials the decision saw are evidence.

@@ -82,7 +82,7 @@ class TrialRunner {
 };
 
 // The kernel command line for a boot of `g` running `trials` trials.
-std::string guest_cmdline(const GuestSetup& g, int trials, int seed);
+std::string trial_cmdline(const GuestSetup& g, int trials, int seed);
 // A boot of `req`: command line, and timeouts that allow every trial its
 // full length on a loaded host.
 vm::BootSpec trial_boot_spec(const BootRequest& req, const std::filesystem::path& initrd, vm::Accel accel,

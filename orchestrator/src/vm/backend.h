@@ -23,6 +23,9 @@ struct BootSpec {
   std::filesystem::path console_log;  // the serial console, as captured
   std::chrono::seconds timeout{600};            // hard limit for the whole boot
   std::chrono::seconds no_output_timeout{120};  // hang detection
+  // The console file is untrusted and unbounded: the VM is stopped once this
+  // many bytes arrived (BootEnd::ConsoleFull) and the file cut to it.
+  size_t console_cap = size_t{64} << 20;
   std::string name = "racebisect";    // VM name (libvirt domain name prefix)
 };
 
@@ -31,6 +34,7 @@ enum class BootEnd {
   Stopped,     // the on_output callback asked to stop (e.g. enough evidence)
   Timeout,     // hard timeout hit, VM killed
   NoOutput,    // console silent for no_output_timeout, VM killed
+  ConsoleFull, // the console reached console_cap bytes, VM killed
   LaunchError, // the VM could not be started at all
 };
 const char* to_string(BootEnd e);
@@ -65,6 +69,11 @@ const char* to_string(Accel a);
 
 // Shared by backends: follow a growing console file, feed the callback,
 // enforce the timeouts. `alive` says whether the VM is still running.
+// Returns ConsoleFull once spec.console_cap bytes arrived (and hands no more
+// than that to the callback).
 BootEnd watch_console(const BootSpec& spec, const OutputFn& on_output, const std::function<bool()>& alive);
+// After the VM is gone: cuts a console file that overshot the cap (QEMU may
+// write more between the watcher's check and the kill).
+void cap_console_file(const BootSpec& spec);
 
 }  // namespace rb::vm

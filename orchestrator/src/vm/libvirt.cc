@@ -439,6 +439,7 @@ class LibvirtBackend : public Backend {
       } else {
         dom.destroy();
         collect_qemu_log(name, qemu_log_copy);
+        cap_console_file(spec);
       }
     } catch (const std::exception& e) {
       r.end = BootEnd::LaunchError;

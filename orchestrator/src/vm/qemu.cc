@@ -21,6 +21,7 @@ const char* to_string(BootEnd e) {
     case BootEnd::Stopped: return "stopped";
     case BootEnd::Timeout: return "timeout";
     case BootEnd::NoOutput: return "no-output";
+    case BootEnd::ConsoleFull: return "console-full";
     case BootEnd::LaunchError: return "launch-error";
   }
   return "?";
@@ -137,6 +138,7 @@ class QemuBackend : public Backend {
       if (r.end != BootEnd::Exited) {
         p.kill();
         p.wait();
+        cap_console_file(spec);
       } else {
         r.exit_code = *code;
         // QEMU refusing to start (bad kernel path, KVM error) exits non-zero

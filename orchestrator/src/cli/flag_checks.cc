@@ -8,6 +8,7 @@
 
 #include "util/error.h"
 #include "util/validate.h"
+#include "vm/hosts.h"
 
 namespace rb::cli {
 
@@ -97,6 +98,7 @@ const std::vector<Row>& rows() {
       {"reproduce", "--kernel", each(kernel_spec)},
       {"reproduce", "--kernel", unique_kernel_labels},
       {"build", "--only", each([](auto& f, auto& s) { v::name(f, s); })},
+      {"*", "--connect", [](auto&, auto& o) { vm::parse_connects(o.results()); }},
   };
   return table;
 }

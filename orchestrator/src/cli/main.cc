@@ -20,6 +20,7 @@
 #include "cli/build_cmd.h"
 #include "cli/nightly.h"
 #include "cli/flag_checks.h"
+#include "cli/doctor.h"
 #include "cli/reproduce.h"
 #include "run/campaign.h"
 #include "util/error.h"
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
   std::vector<std::function<int()>> commands{rb::cli::add_reproduce(app), rb::cli::add_boot(app),
                                               rb::cli::add_build(app),
                                               rb::cli::add_bisect_step(app),
-                                              rb::cli::add_bisect(app)};
+                                              rb::cli::add_bisect(app), rb::cli::add_doctor(app)};
   for (auto& c : rb::cli::add_nightly(app)) commands.push_back(std::move(c));
   try {
     app.parse(argc, argv);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "run/paths.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/validate.h"
@@ -226,6 +227,6 @@ void apply_arg_flags(Args& args, const std::vector<std::string>& flags) {
   }
 }
 
-fs::path default_case_path() { return fs::path(RB_SOURCE_DIR) / "kernels" / "cases" / "uffd-hugetlb.toml"; }
+fs::path default_case_path() { return data_layout().data / "cases" / "uffd-hugetlb.toml"; }
 
 }  // namespace rb::run

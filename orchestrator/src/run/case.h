@@ -44,7 +44,8 @@ Case load_case(const std::filesystem::path& file);
 // The same on text already read; `file` names it in messages and anchors
 // relative paths (the case lives in kernels/cases/, paths are relative to kernels/).
 Case load_case_text(std::string_view text, const std::filesystem::path& file);
-// The embedded default: the seed race, kernels/cases/uffd-hugetlb.toml.
+// The default: the seed race, cases/uffd-hugetlb.toml in the data directory
+// (see run/paths.h).
 std::filesystem::path default_case_path();
 
 }  // namespace rb::run

@@ -53,6 +53,8 @@ void unique_kernel_labels(const std::string&, const CLI::Option& o) {
   v::unique_labels(labels);
 }
 
+void connects(const std::string&, const CLI::Option& o) { vm::parse_connects(o.results()); }
+
 const std::vector<Row>& rows() {
   static const std::vector<Row> table = {
       {"*", "--case", [](auto& f, auto& o) { v::input_file(f, o.template as<std::string>()); }},
@@ -98,7 +100,11 @@ const std::vector<Row>& rows() {
       {"reproduce", "--kernel", each(kernel_spec)},
       {"reproduce", "--kernel", unique_kernel_labels},
       {"build", "--only", each([](auto& f, auto& s) { v::name(f, s); })},
-      {"*", "--connect", [](auto&, auto& o) { vm::parse_connects(o.results()); }},
+      // Pools of VM hosts (doctor's --connect takes plain URIs of any driver).
+      {"reproduce", "--connect", connects},
+      {"nightly", "--connect", connects},
+      {"bisect", "--connect", connects},
+      {"bisect-step", "--connect", connects},
   };
   return table;
 }

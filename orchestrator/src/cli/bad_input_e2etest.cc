@@ -105,6 +105,11 @@ const std::vector<Row>& rows() {
       {{"bisect", "--good", "a", "--bad", "b", "--slots", "1000"}, "", 2, "--slots '1000'"},
       {{"bisect", "--good", "a", "--bad", "b", "--confidence", "5"}, "", 2, "--confidence '5'"},
       {{"build", "--jobs", "0"}, "", 2, "--jobs '0'"},
+      // Pool hosts (--connect URI[,slots=N]).
+      {{"reproduce", "--connect", "localhost"}, "", 2, "--connect 'localhost': not a libvirt URI"},
+      {{"reproduce", "--connect", "qemu:///system,slots=0"}, "", 2, "slots must be a whole number"},
+      {{"nightly", "--connect", "qemu:///system", "--connect", "qemu:///system"}, "", 2, "given twice"},
+      {{"bisect-step", "--connect", "qemu:///nowhere"}, "", 128, "not a libvirt URI"},
       // Host memory: guest RAM x parallel VMs.
       {{"reproduce", "--memory-mb", "1000000"}, "", 2, "1 parallel VM(s) x 1000000 MiB guest RAM"},
       {{"reproduce", "--jobs", "64", "--memory-mb", "4096"}, "", 2, "64 parallel VM(s) x 4096 MiB"},

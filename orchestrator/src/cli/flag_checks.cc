@@ -8,6 +8,7 @@
 
 #include "util/error.h"
 #include "util/validate.h"
+#include "vm/hosts.h"
 
 namespace rb::cli {
 
@@ -51,6 +52,8 @@ void unique_kernel_labels(const std::string&, const CLI::Option& o) {
   for (const auto& s : o.results()) labels.push_back(s.substr(0, s.find(',')));
   v::unique_labels(labels);
 }
+
+void connects(const std::string&, const CLI::Option& o) { vm::parse_connects(o.results()); }
 
 const std::vector<Row>& rows() {
   static const std::vector<Row> table = {
@@ -97,6 +100,11 @@ const std::vector<Row>& rows() {
       {"reproduce", "--kernel", each(kernel_spec)},
       {"reproduce", "--kernel", unique_kernel_labels},
       {"build", "--only", each([](auto& f, auto& s) { v::name(f, s); })},
+      // Pools of VM hosts (doctor's --connect takes plain URIs of any driver).
+      {"reproduce", "--connect", connects},
+      {"nightly", "--connect", connects},
+      {"bisect", "--connect", connects},
+      {"bisect-step", "--connect", connects},
   };
   return table;
 }

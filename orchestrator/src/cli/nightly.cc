@@ -159,6 +159,8 @@ std::vector<std::function<int()>> add_nightly(CLI::App& app) {
   n->add_option("--jobs,-j", nf->o.jobs, "parallel VMs (default: host cores / vCPUs)");
   n->add_option("--accel", nf->o.accel, "auto, kvm or tcg");
   n->add_option("--backend", nf->o.backend, "qemu or libvirt");
+  n->add_option("--connect", nf->o.connect,
+                  "URI[,slots=N]: run VMs on this libvirt host (repeat for a pool; replaces --jobs; see docs/FLEET.md)");
   add_compare_flags(n, nf->cmp);
 
   auto cf = std::make_shared<CompareCmdFlags>();

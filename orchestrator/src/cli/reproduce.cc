@@ -104,6 +104,8 @@ std::function<int()> add_reproduce(CLI::App& app) {
   sub->add_option("--json", f->json, "write results as JSON to this file");
   sub->add_option("--out", o.out, "bundle directory (default racebisect-runs/<time>-<case>)");
   sub->add_option("--backend", o.backend, "qemu or libvirt");
+  sub->add_option("--connect", o.connect,
+                  "URI[,slots=N]: run VMs on this libvirt host (repeat for a pool; replaces --jobs; see docs/FLEET.md)");
   sub->add_option("--accel", o.accel, "auto (probe KVM, fall back to TCG), kvm or tcg");
   sub->add_option("--confidence", o.confidence, "interval confidence (default 0.95)");
   sub->add_option("--significance", o.significance, "significance level of the comparison (default 0.01)");

@@ -35,6 +35,8 @@ void add_step_flags(CLI::App* sub, StepFlags& f) {
   sub->add_option("--accel", f.accel, "auto, kvm or tcg")->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   sub->add_option("--db", f.db, "history database (default: <cache>/history.db)");
   sub->add_option("--out", f.out, "directory for console logs (default: <cache>/bisect-logs)");
+  sub->add_option("--connect", f.connect,
+                  "URI[,slots=N]: boot on this libvirt host; repeated, the next host takes over when one fails");
 }
 
 run::Settings step_settings(const StepFlags& f, const fs::path& repo) {
@@ -52,6 +54,7 @@ run::Settings step_settings(const StepFlags& f, const fs::path& repo) {
   o.accel = f.accel;
   o.signature = f.signature;
   o.out = f.out;
+  o.connect = f.connect;
   return run::resolve_settings(o, cache_root() / "bisect-logs");
 }
 

@@ -16,7 +16,7 @@ namespace rb::cli {
 
 struct StepFlags {
   std::string case_file, source, db, out, accel = "auto", signature;
-  std::vector<std::string> patches, fragments, args;
+  std::vector<std::string> patches, fragments, args, connect;
   bisect::StepRuleParams rule;  // p1 and max_trials 0: rate-aware defaults
   int trials_per_boot = 8, duration_ms = 2000;
   std::optional<int> hugepages, vcpus, memory_mb;

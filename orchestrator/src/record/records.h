@@ -36,6 +36,12 @@ struct BootRecord {
   std::vector<TrialRecord> trials;
   std::filesystem::path console_log;
   std::vector<std::string> command;
+  // The libvirt URI of the host it ran on (--connect, or --backend libvirt's
+  // qemu:///system); empty for the direct QEMU backend on this machine.
+  std::string host;
+  // Its host failed under it (connection refused or lost): an Infra boot
+  // that was run again on another host.
+  bool host_failed = false;
   int passes() const;
   int fails() const;
   int infra() const;  // trials that ended in ERROR/SKIP

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "report/hosts.h"
 #include "report/stopping.h"
 #include "util/fs.h"
 #include "util/process.h"
@@ -38,8 +39,11 @@ BundleText render_bundle(const run::Settings& settings, const run::CampaignResul
   BundleText t;
   t.summary = render_table(s);
   if (!r.accel_reason.empty()) t.summary = "accelerator: " + r.accel_reason + "\n" + t.summary;
+  t.summary += hosts_text(r);
   if (r.interrupted) t.summary += "interrupted: partial results\n";
   t.results = to_json(s, r);
+  t.results["hosts"] = hosts_json(r);
+  t.results["boots_not_run"] = r.stranded;
   for (const auto& [k, v] : extra.items()) t.results[k] = v;
   return t;
 }

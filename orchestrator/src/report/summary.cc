@@ -275,7 +275,9 @@ nlohmann::json to_json(const Summary& s, const run::CampaignResult& r) {
                  {"passes", b.passes()},
                  {"failures", b.fails()},
                  {"infra_errors", b.infra()},
-                 {"console_log", b.console_log.string()}};
+                 {"console_log", b.console_log.string()},
+                 {"host", b.host},
+                 {"host_failed", b.host_failed}};
       for (const auto& t : b.trials)
         jb["trials"].push_back({{"n", t.number},
                                 {"outcome", run::to_string(t.outcome)},

@@ -45,30 +45,49 @@ void build_all(const Settings& s, TrialRunner& runner, CampaignResult& res, cons
   }
 }
 
-// Runs what the schedule asks for over `s.jobs` VM slots. The schedule is
-// consulted and every record added under one lock, and announced at once.
+// Runs what the schedule asks for over the VM slots of every host (s.jobs
+// local slots without --connect). The schedule is consulted and every record
+// added under one lock, and announced at once. A boot whose host failed is
+// recorded (Infra), hidden from the schedule, and run again on a host still
+// up before anything new; its kernel counts as running meanwhile.
 class BootLoop {
  public:
   BootLoop(const Settings& s, Schedule& schedule, TrialRunner& runner, CampaignResult& res,
            const CampaignObserver& notify)
-      : s_(s), schedule_(schedule), runner_(runner), res_(res), notify_(notify), running_(res.kernels.size(), 0) {}
+      : s_(s),
+        schedule_(schedule),
+        runner_(runner),
+        res_(res),
+        notify_(notify),
+        pool_(s.hosts, s.jobs),
+        running_(res.kernels.size(), 0) {}
 
   void run() {
     std::vector<bool> runnable;
     for (const auto& k : res_.kernels) runnable.push_back(k.build_error.empty());
     schedule_.start(runnable);
+    res_.hosts = pool_.hosts();
     // A worker's exception (a throwing observer) reaches the caller, where it
     // becomes exit 3 with its message, instead of std::terminate.
     WorkerGroup slots;
-    for (int i = 0; i < s_.jobs; ++i) slots.spawn([this, &slots] { slot(slots); });
+    for (const size_t host : pool_.slot_hosts()) slots.spawn([this, &slots, host] { slot(slots, host); });
     slots.join();
+    res_.hosts = pool_.hosts();
+    res_.stranded = pool_.stranded();
   }
 
  private:
-  void slot(const WorkerGroup& group) {
+  void slot(const WorkerGroup& group, size_t host) {
     std::unique_lock lock(mu_);
-    while (!g_interrupted && !group.failing()) {
-      auto task = schedule_.next(running_);
+    while (!g_interrupted && !group.failing() && pool_.up(host)) {
+      int attempt = 0;
+      std::optional<BootTask> task;
+      if (auto r = pool_.take_retry()) {
+        task = r->task;
+        attempt = r->attempt;
+      } else if ((task = schedule_.next(running_))) {
+        ++running_[task->kernel];
+      }
       if (!task) {
         if (in_flight_ == 0) break;
         // Another VM's results may make the schedule want more (a patched
@@ -76,29 +95,33 @@ class BootLoop {
         cv_.wait_for(lock, std::chrono::milliseconds(200));
         continue;
       }
-      ++running_[task->kernel];
       ++in_flight_;
       lock.unlock();
-      BootRecord b = boot(*task);
+      BootRecord b = boot(*task, host, attempt);
       lock.lock();
-      --running_[task->kernel];
       --in_flight_;
-      schedule_.on_boot(task->kernel, b);
+      if (!pool_.finished(host, *task, attempt, b)) {
+        --running_[task->kernel];
+        schedule_.on_boot(task->kernel, b);
+      }
       res_.kernels[task->kernel].boots.push_back(std::move(b));
+      res_.hosts = pool_.hosts();
       if (notify_) notify_({CampaignEvent::Kind::Booted, res_.kernels[task->kernel].variant.label}, res_);
       cv_.notify_all();
     }
     cv_.notify_all();
   }
 
-  BootRecord boot(const BootTask& t) {
+  BootRecord boot(const BootTask& t, size_t host, int attempt) {
     const KernelRun& kr = res_.kernels[t.kernel];  // the vector does not grow any more
     BootRequest req{.label = kr.variant.label,
                     .index = t.boot,
                     .kernel = kr.artifact.bzimage,
                     .guest = kr.guest,
                     .trials = t.trials,
-                    .seed = t.boot};
+                    .seed = t.boot,
+                    .host = pool_.uri(host),
+                    .attempt = attempt};
     return runner_.boot(req, [&](const TrialRecord& trial) {
       std::lock_guard lock(mu_);
       return schedule_.on_trial(t.kernel, trial);
@@ -110,6 +133,7 @@ class BootLoop {
   TrialRunner& runner_;
   CampaignResult& res_;
   const CampaignObserver& notify_;
+  HostPool pool_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<int> running_;
@@ -140,7 +164,8 @@ CampaignResult run_campaign(const Settings& s, Schedule& schedule, const Campaig
     }
   BootLoop(s, schedule, runner, res, on_change).run();
   for (auto& kr : res.kernels)
-    std::sort(kr.boots.begin(), kr.boots.end(), [](auto& a, auto& b) { return a.index < b.index; });
+    // Stable: a boot whose host failed stays before its re-run.
+    std::stable_sort(kr.boots.begin(), kr.boots.end(), [](auto& a, auto& b) { return a.index < b.index; });
   res.interrupted = g_interrupted;
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;

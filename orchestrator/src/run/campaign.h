@@ -10,6 +10,7 @@
 
 #include "kernel/build.h"
 #include "record/records.h"
+#include "run/host_pool.h"
 #include "run/schedule.h"
 #include "run/settings.h"
 #include "run/trial_runner.h"
@@ -34,6 +35,8 @@ struct CampaignResult {
   std::string initramfs_sha256;
   bool interrupted = false;
   double seconds = 0;
+  std::vector<HostState> hosts;  // the VM hosts (one local one without --connect)
+  size_t stranded = 0;           // boots not run: every host was down
 };
 
 // What just happened; the observer gets it with the whole result so far.

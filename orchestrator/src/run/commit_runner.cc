@@ -29,8 +29,18 @@ BuildOutcome CommitRunner::build(const std::string& commit) {
   return out;
 }
 
+std::string CommitRunner::host_after(const BootRecord* failed) {
+  if (s_.hosts.empty()) return {};
+  if (failed) {
+    spdlog::warn("host {} is down for this run: {}", s_.hosts[host_].uri, failed->detail);
+    if (++host_ >= s_.hosts.size()) throw infra_error("every --connect host is down; the last: " + failed->detail);
+  }
+  return s_.hosts[host_].uri;
+}
+
 void CommitRunner::count(const BootRecord& b, CommitCounts& c) const {
   ++c.boots;
+  if (b.host_failed) return;  // the host's failure says nothing about the commit
   if (b.outcome == Outcome::Crash) {
     ++c.other;
     c.other_titles.push_back(b.detail);
@@ -55,7 +65,8 @@ CommitCounts CommitRunner::run(const std::string& commit, const kernel::BuildArt
                     .kernel = k.bzimage,
                     .guest = s_.guest,
                     .trials = std::min(s_.trials, max_trials - c.trials),
-                    .seed = seed};
+                    .seed = seed,
+                    .host = host_after(nullptr)};
     BootRecord b = runner_.boot(req, [&](const TrialRecord& t) {
       ++c.trials;
       c.failures += t.outcome == Outcome::Fail;
@@ -64,6 +75,7 @@ CommitCounts CommitRunner::run(const std::string& commit, const kernel::BuildArt
     });
     count(b, c);
     if (db_) db_->record_boot(session_, commit, b);
+    if (b.host_failed) host_after(&b);
     spdlog::info("[{}] boot {}: {} ({} trials so far, {} failed)", req.label, req.index,
                  record::to_string(b.outcome), c.trials, c.failures);
     if (c.boots_without_trials >= 2) break;  // does not boot or cannot run the test

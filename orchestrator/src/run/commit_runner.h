@@ -45,11 +45,15 @@ class CommitRunner {
 
  private:
   void count(const BootRecord& b, CommitCounts& c) const;
+  // The --connect host boots go to (empty: the backend's default); after a
+  // host failure, the next host still up. Throws Infrastructure when none is.
+  std::string host_after(const BootRecord* failed);
 
   Settings s_;
   store::Store* db_;
   int64_t session_;
   TrialRunner runner_;
+  size_t host_ = 0;  // index into s_.hosts
 };
 
 }  // namespace rb::run

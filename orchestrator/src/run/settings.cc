@@ -155,6 +155,18 @@ SequentialDesign pick_design(const Overrides& o, const std::vector<KernelVariant
   return d;
 }
 
+// --connect: the pool's slots are the VM slots, and the pool runs libvirt.
+void pick_hosts(const Overrides& o, Settings& s) {
+  s.hosts = vm::parse_connects(o.connect);
+  if (s.hosts.empty()) return;
+  if (o.jobs) throw usage_error("--jobs cannot be combined with --connect: give each host its slots (URI,slots=N)");
+  if (o.backend == "qemu") throw usage_error("--backend qemu cannot be combined with --connect (hosts run libvirt)");
+  s.backend = "libvirt";
+  s.jobs = 0;
+  for (const auto& h : s.hosts) s.jobs += h.slots;
+  check_range("--connect (total slots)", s.jobs, 1, 256);
+}
+
 }  // namespace
 
 vm::Accel parse_accel(const std::string& s) {
@@ -209,9 +221,10 @@ Settings resolve_settings(const Overrides& o, const fs::path& default_out) {
   s.build_jobs = o.build_jobs.value_or(0);
   check_range("--build-jobs", s.build_jobs, 0, 1024);
   s.accel = parse_accel(o.accel);
-  if (o.backend != "qemu" && o.backend != "libvirt")
+  if (!o.backend.empty() && o.backend != "qemu" && o.backend != "libvirt")
     throw usage_error("--backend must be qemu or libvirt, got '" + o.backend + "'");
-  s.backend = o.backend;
+  if (!o.backend.empty()) s.backend = o.backend;
+  pick_hosts(o, s);
   s.confidence = o.confidence.value_or(0.95);
   s.significance = o.significance.value_or(0.01);
   if (!(s.confidence > 0.5 && s.confidence < 1)) throw usage_error("--confidence must be in (0.5, 1)");

@@ -12,6 +12,7 @@
 #include "kernel/source.h"
 #include "run/case.h"
 #include "vm/backend.h"
+#include "vm/hosts.h"
 
 namespace rb::run {
 
@@ -29,8 +30,9 @@ struct GuestSetup {
 struct Overrides {
   std::string case_file, source, commit, variant, mapping, signature, out;
   std::string test;  // another guest test than the case's ("none": just boot)
-  std::string accel = "auto", backend = "qemu";
+  std::string accel = "auto", backend;  // backend: qemu (default) or libvirt
   std::vector<std::string> kernels, fragments, args, patches;
+  std::vector<std::string> connect;  // --connect URI[,slots=N]: a pool of libvirt hosts
   std::vector<KernelVariant> kernel_list;  // replaces the case's kernels (nightly cells)
   std::optional<int> trials, boots, duration_ms, vcpus, hugepages, memory_mb, jobs, build_jobs;
   std::optional<double> fixed_factor, confidence, significance;
@@ -60,10 +62,11 @@ struct Settings {
   int boots = 5;
   int trials = 4;             // per boot, on role=bug kernels
   double fixed_factor = 3.0;  // role=fixed kernels run this many times more trials per boot
-  int jobs = 1;               // parallel VMs
+  int jobs = 1;               // parallel VMs (with hosts: the sum of their slots)
   int build_jobs = 0;         // make -j (0: host cores)
   vm::Accel accel = vm::Accel::Auto;
   std::string backend = "qemu";
+  std::vector<vm::Host> hosts;  // --connect: boots spread over these (backend libvirt); empty: this machine
   std::filesystem::path cache, out;
   double confidence = 0.95, significance = 0.01;
   SequentialDesign sequential;

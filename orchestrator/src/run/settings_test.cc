@@ -45,6 +45,12 @@ const BadRow kBad[] = {
     {"missing fragment", [](Overrides& o) { o.fragments = {"/nonexistent.config"}; }, "fragment not found"},
     {"missing patch", [](Overrides& o) { o.kernels = {"a,bug,/nonexistent.patch"}; }, "patch not found"},
     {"missing source", [](Overrides& o) { o.source = "/nonexistent.tar.xz"; }, "kernel source not found"},
+    {"connect not a URI", [](Overrides& o) { o.connect = {"localhost"}; }, "--connect 'localhost'"},
+    {"connect zero slots", [](Overrides& o) { o.connect = {"qemu:///system,slots=0"}; }, "slots"},
+    {"connect twice", [](Overrides& o) { o.connect = {"qemu:///system", "qemu:///system"}; }, "twice"},
+    {"connect with jobs", [](Overrides& o) { o.connect = {"qemu:///system"}; o.jobs = 2; }, "--jobs"},
+    {"connect with qemu backend",
+     [](Overrides& o) { o.connect = {"qemu:///system"}; o.backend = "qemu"; }, "--backend"},
 };
 
 TEST(Settings, RefusesBadInputBeforeAnyWork) {
@@ -100,6 +106,22 @@ TEST(Settings, IdentityChangesWithWhatChangesARate) {
     changes[i](o);
     EXPECT_NE(resolve_settings(o, "/tmp/a").identity(), base) << "change " << i;
   }
+}
+
+// Every slot of every host is a VM slot; the pool always runs libvirt.
+TEST(Settings, ConnectMakesAPoolOfLibvirtSlots) {
+  Overrides o = seed();
+  o.connect = {"qemu:///system,slots=2", "qemu+ssh://root@localhost:2222/system?no_verify=1"};
+  const Settings s = resolve_settings(o, "/tmp/out");
+  ASSERT_EQ(s.hosts.size(), 2u);
+  EXPECT_EQ(s.hosts[0].uri, "qemu:///system");
+  EXPECT_EQ(s.hosts[0].slots, 2);
+  EXPECT_EQ(s.hosts[1].slots, 1);
+  EXPECT_EQ(s.jobs, 3);
+  EXPECT_EQ(s.backend, "libvirt");
+  const Settings plain = resolve_settings(seed(), "/tmp/out");
+  EXPECT_TRUE(plain.hosts.empty());
+  EXPECT_EQ(plain.backend, "qemu");
 }
 
 }  // namespace

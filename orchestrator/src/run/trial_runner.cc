@@ -23,8 +23,14 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::unique_ptr<vm::Backend> make_backend(const std::string& name) {
+std::unique_ptr<vm::Backend> make_backend(const std::string& name, const std::string& host) {
+  if (!host.empty()) return vm::make_libvirt_backend(host);
   return name == "libvirt" ? vm::make_libvirt_backend() : vm::make_qemu_backend();
+}
+
+// The host a boot ran on, as the record names it.
+std::string host_of(const std::string& backend, const std::string& host) {
+  return !host.empty() ? host : backend == "libvirt" ? "qemu:///system" : "";
 }
 
 // Feeds live console chunks to the parser and each new pass/fail trial to
@@ -153,6 +159,7 @@ BootRecord TrialRunner::boot(const BootRequest& req, const TrialFn& on_trial) {
     b.index = req.index;
     b.planned = req.trials;
     b.outcome = Outcome::Infra;
+    b.host = host_of(backend_, req.host);
     b.detail = std::string("infrastructure error: ") + e.what();
     spdlog::error("[{}] boot {}: {}", req.label, req.index, b.detail);
     return b;
@@ -163,10 +170,11 @@ BootRecord TrialRunner::boot_once(const BootRequest& req, const TrialFn& on_tria
   const auto img = initramfs(req.guest.test);
   const auto choice = accel(req.kernel);
   fs::create_directories(logs_);
-  const fs::path log = logs_ / (req.label + "-" + std::to_string(req.index) + ".log");
+  const std::string again = req.attempt > 0 ? ".r" + std::to_string(req.attempt) : "";
+  const fs::path log = logs_ / (req.label + "-" + std::to_string(req.index) + again + ".log");
   vm::BootSpec spec = trial_boot_spec(req, req.initrd.empty() ? img.path : req.initrd, choice.accel, log);
   LiveTrials live(on_trial, contract_for(spec.cmdline));
-  auto r = make_backend(backend_)->boot(spec, [&](std::string_view chunk) {
+  auto r = make_backend(backend_, req.host)->boot(spec, [&](std::string_view chunk) {
     return live.feed(chunk) && !g_interrupted.load();
   });
   BootRecord b = classify_boot_file(spec, r.end);
@@ -175,6 +183,13 @@ BootRecord TrialRunner::boot_once(const BootRequest& req, const TrialFn& on_tria
   // trials the decision saw are evidence.
   if (r.end == vm::BootEnd::Stopped && b.trials.size() > live.seen()) b.trials.resize(live.seen());
   count_signature_crash(b, req.guest.signature, live, on_trial);
+  b.host = host_of(backend_, req.host);
+  if (r.host_failed) {
+    // Whatever the console shows, the host broke the boot: infrastructure.
+    b.host_failed = true;
+    b.outcome = Outcome::Infra;
+    b.detail = "host failed: " + r.error;
+  }
   b.kernel_label = req.label;
   b.index = req.index;
   b.seconds = r.seconds;
@@ -182,9 +197,9 @@ BootRecord TrialRunner::boot_once(const BootRequest& req, const TrialFn& on_tria
   b.console_log = spec.console_log;
   b.command = r.command;
   write_file_atomic(spec.console_log.string() + ".cmd", join_argv(r.command) + "\n");
-  spdlog::info("[{}] boot {}: {} — {} pass, {} fail, {} infra in {:.1f} s{}", b.kernel_label, b.index,
+  spdlog::info("[{}] boot {}{}: {} — {} pass, {} fail, {} infra in {:.1f} s{}{}", b.kernel_label, b.index, again,
                record::to_string(b.outcome), b.passes(), b.fails(), b.infra(), b.seconds,
-               b.detail.empty() ? "" : " (" + b.detail + ")");
+               b.host.empty() ? "" : " on " + b.host, b.detail.empty() ? "" : " (" + b.detail + ")");
   return b;
 }
 

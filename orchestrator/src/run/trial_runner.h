@@ -35,6 +35,9 @@ struct BootRequest {
   GuestSetup guest;
   int trials = 1;  // trials asked of the guest test in this boot
   int seed = 1;
+  // The libvirt URI to boot on (a pool host); empty: the runner's backend.
+  std::string host;
+  int attempt = 0;  // > 0: a re-run after a host failed (its own console log)
   // For `racebisect boot` only: extra kernel arguments, another initramfs,
   // fixed timeouts instead of the ones derived from the trials.
   std::string append;

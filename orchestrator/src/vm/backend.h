@@ -47,6 +47,9 @@ struct BootResult {
   double stop_seconds = 0;    // of `seconds`: from the end of the watch (exit, stop, timeout) to the return
   std::vector<std::string> command;  // exact command line / definition used, for bundles
   std::string error;                 // LaunchError details (e.g. QEMU's stderr)
+  // LaunchError because the host itself failed (libvirt connection refused
+  // or lost), not this boot: another host can run it.
+  bool host_failed = false;
 };
 
 // Return false to stop the VM early.

@@ -390,7 +390,9 @@ class LibvirtBackend : public Backend {
       Conn conn(virConnectOpen(uri_.c_str()));
       if (!conn) {
         r.error = "cannot connect to " + uri_ + ": " + take_error() +
-                  " (libvirtd not running? start it with scripts/start-libvirtd)";
+                  (uri_.rfind("qemu:///", 0) == 0 ? " (libvirtd not running? start it with scripts/start-libvirtd)"
+                                                  : "");
+        r.host_failed = true;
         return finish();
       }
       if (virConnectSetKeepAlive(conn.get(), kKeepAliveInterval, kKeepAliveCount) < 0)
@@ -404,10 +406,13 @@ class LibvirtBackend : public Backend {
       virDomainPtr raw = virDomainCreateXML(conn.get(), xml.c_str(), VIR_DOMAIN_START_AUTODESTROY);
       if (!raw) {
         r.error = "libvirt could not start domain " + name + ": " + take_error();
+        // A refused definition is this boot's problem; a dead connection is the host's.
+        r.host_failed = virConnectIsAlive(conn.get()) != 1;
         collect_qemu_log(name, qemu_log_copy);
         return finish();
       }
       Domain dom(raw);
+      spdlog::debug("libvirt: domain {} running on {}", name, uri_);
       r.launch_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
       bool stopped = false;
       r.end = watch_console(spec, on_output, [&] {
@@ -422,6 +427,7 @@ class LibvirtBackend : public Backend {
         r.exit_code = reason.empty() || reason == "shutdown" ? 0 : 1;
         if (!dom.lost.empty()) {
           r.end = BootEnd::LaunchError;
+          r.host_failed = true;
           r.error = "lost the connection to libvirtd during the boot (domain " + name +
                     " may still be running: virsh destroy it): " + dom.lost;
         } else if (r.exit_code != 0 && fs::file_size(spec.console_log) == 0) {

@@ -41,9 +41,9 @@ class ScriptedTester : public Tester {
   }
 
   TestCounts run(const std::string& c, int max_trials, const std::function<bool(bool)>& on_trial) override {
+    std::lock_guard lock(mu_);  // parallel slots call run() at once; `runs` is shared too
     if (crash_after >= 0 && runs >= crash_after) throw std::runtime_error("simulated kill");
     if (++runs > max_runs) throw std::runtime_error("the driver keeps stepping: " + std::to_string(runs) + " runs");
-    std::lock_guard lock(mu_);
     const int x = range_.index(c);
     TestCounts n;
     if (!boots(x)) {  // two boots in a row without a trial, as CommitRunner gives up

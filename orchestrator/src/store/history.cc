@@ -109,14 +109,23 @@ History::History(const std::filesystem::path& db) {
     sqlite3_close(db_);
     throw infra_error("cannot open history database " + db.string() + ": " + msg);
   }
-  sqlite3_busy_timeout(db_, 10000);
-  exec(kSchema);
-  Stmt v(db_, "SELECT max(version) FROM history_schema");
-  const int64_t found = v.step() ? v.i64(0) : 0;
-  if (found == 0) exec("INSERT INTO history_schema(version) VALUES(" + std::to_string(kSchemaVersion) + ")");
-  else if (found > kSchemaVersion)
-    throw infra_error("history database " + db.string() + " has schema version " + std::to_string(found) +
-                      ", newer than this racebisect understands (" + std::to_string(kSchemaVersion) + ")");
+  // A constructor that throws runs no destructor: close the handle here
+  // (after the statement is gone, or sqlite3_close refuses).
+  try {
+    sqlite3_busy_timeout(db_, 10000);
+    exec(kSchema);
+    const int64_t found = [&] {
+      Stmt v(db_, "SELECT max(version) FROM history_schema");
+      return v.step() ? v.i64(0) : int64_t{0};
+    }();
+    if (found == 0) exec("INSERT INTO history_schema(version) VALUES(" + std::to_string(kSchemaVersion) + ")");
+    else if (found > kSchemaVersion)
+      throw infra_error("history database " + db.string() + " has schema version " + std::to_string(found) +
+                        ", newer than this racebisect understands (" + std::to_string(kSchemaVersion) + ")");
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
 }
 
 History::~History() { sqlite3_close(db_); }

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "testing/e2e_binary.h"
 #include "testing/spawn.h"
 #include "util/fs.h"
 
@@ -21,12 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// RB_E2E_BINARY runs the same table against another build (how each row was
-// shown to fail on the binary from before the fix).
-std::string binary() {
-  const char* other = std::getenv("RB_E2E_BINARY");
-  return other && *other ? other : RB_BINARY;
-}
+using testing::e2e_binary;
 
 struct Row {
   std::vector<std::string> args;  // after "racebisect"; "@D" = a scratch directory, "@F" = a regular file, "@C" = a case file
@@ -156,7 +152,7 @@ TEST(BadInput, EveryRowOfTheTableExitsBeforeAnyWork) {
   for (const auto& row : rows()) {
     SCOPED_TRACE("row " + std::to_string(++n) + ": " + subst(row.args.empty() ? "" : row.args[0], scratch, file, kase));
     if (!row.case_text.empty()) write_file_atomic(kase, row.case_text);
-    std::vector<std::string> argv{binary()};
+    std::vector<std::string> argv{e2e_binary()};
     for (const auto& a : row.args) argv.push_back(subst(a, scratch, file, kase));
     // A row that slipped through must fail on something else, never build
     // (and never touch a real repository: bisect commands default to the

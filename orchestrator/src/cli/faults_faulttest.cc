@@ -66,6 +66,17 @@ class Faults : public ::testing::Test {
     runs_.clear();
   }
 
+  // A git source with one commit (version.txt "clean").
+  fs::path git_repo() const {
+    const fs::path repo = root_ / "repo";
+    fs::create_directories(repo);
+    run_checked({"git", "-C", repo.string(), "init", "-q"});
+    write_file_atomic(repo / "version.txt", "clean\n");
+    run_checked({"git", "-C", repo.string(), "add", "."});
+    run_checked({"git", "-C", repo.string(), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"});
+    return repo;
+  }
+
   fs::path pids_dir() const { return root_ / "pids"; }
   fs::path cache() const { return root_ / "cache"; }
 
@@ -302,12 +313,7 @@ TEST_F(Faults, TruncatedMetaIsRebuiltNotFatal) {
 // A git source whose private work tree was left with an index.lock by a
 // killed git: the next run recovers (it is our work tree, under our lock).
 TEST_F(Faults, StaleWorktreeIndexLockIsRecovered) {
-  const fs::path repo = root_ / "repo";
-  fs::create_directories(repo);
-  run_checked({"git", "-C", repo.string(), "init", "-q"});
-  write_file_atomic(repo / "version.txt", "clean\n");
-  run_checked({"git", "-C", repo.string(), "add", "."});
-  run_checked({"git", "-C", repo.string(), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"});
+  const fs::path repo = git_repo();
   const std::vector<std::string> args{"build", "--source", repo.string(), "--only", "patched"};
   ASSERT_EQ(run(args), 0);
   fs::path lock;
@@ -323,12 +329,7 @@ TEST_F(Faults, StaleWorktreeIndexLockIsRecovered) {
 
 // Git breaking is not bad input: a corrupt object store is exit 3.
 TEST_F(Faults, BrokenGitIsInfrastructureNotUsage) {
-  const fs::path repo = root_ / "repo";
-  fs::create_directories(repo);
-  run_checked({"git", "-C", repo.string(), "init", "-q"});
-  write_file_atomic(repo / "version.txt", "clean\n");
-  run_checked({"git", "-C", repo.string(), "add", "."});
-  run_checked({"git", "-C", repo.string(), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"});
+  const fs::path repo = git_repo();
   // Empty every blob/tree object file: the commit id still resolves, the checkout cannot work.
   const std::string tree = run_checked({"git", "-C", repo.string(), "rev-parse", "HEAD^{tree}"});
   const fs::path obj = repo / ".git" / "objects" / tree.substr(0, 2) / tree.substr(2, 38);

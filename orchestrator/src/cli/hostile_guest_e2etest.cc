@@ -12,6 +12,7 @@
 #include <random>
 
 #include "testing/hostile_console.h"
+#include "testing/e2e_binary.h"
 #include "testing/spawn.h"
 #include "util/fs.h"
 
@@ -20,12 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// RB_E2E_BINARY runs the same table against another build (how each row was
-// shown to fail on the binary from before the fix).
-std::string binary() {
-  const char* other = std::getenv("RB_E2E_BINARY");
-  return other && *other ? other : RB_BINARY;
-}
+using testing::e2e_binary;
 using testing::ScriptedConsole;
 
 constexpr long kMaxRssKb = 256 * 1024;
@@ -48,7 +44,7 @@ struct Stage {
 testing::Spawned play(const Stage& st, const ScriptedConsole& c, const fs::path& out) {
   const fs::path script = st.dir / "console.script";
   write_file_atomic(script, c.script);
-  std::vector<std::string> argv{binary(), "boot", "--kernel", st.kernel.string(), "--accel", "tcg",
+  std::vector<std::string> argv{e2e_binary(), "boot", "--kernel", st.kernel.string(), "--accel", "tcg",
                                 "--trials", std::to_string(c.planned), "--out", out.string(),
                                 "--timeout", "300"};
   argv.insert(argv.end(), c.boot_flags.begin(), c.boot_flags.end());

@@ -10,6 +10,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/process.h"
+#include "testing/scoped_env.h"
 
 namespace rb::kernel {
 namespace {
@@ -107,23 +108,7 @@ TEST_F(BuildKeyTest, RepositoryRecreatedAtTheSamePathGetsAFreshWorktree) {
   EXPECT_EQ(read_file(ws.tree() / "file.c"), "int fresh;\n");
 }
 
-// Sets an environment variable for one test (the fake make reads its mode
-// from the environment it inherits).
-class ScopedEnv {
- public:
-  ScopedEnv(const char* k, const std::string& v) : k_(k) {
-    if (const char* old = std::getenv(k)) old_ = old;
-    ::setenv(k, v.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) ::setenv(k_, old_->c_str(), 1);
-    else ::unsetenv(k_);
-  }
-
- private:
-  const char* k_;
-  std::optional<std::string> old_;
-};
+using rb::testing::ScopedEnv;
 
 // A make that never finishes ends as an infrastructure error naming the
 // step, and its whole process group (the fake compilers too) is gone.

@@ -6,53 +6,14 @@
 #include <regex>
 #include <set>
 
+#include "store/sqlite.h"
 #include "util/error.h"
 
 namespace rb::store {
 
 namespace {
 
-// RAII statement with positional binding. (store.cc has the same helper in
-// its own anonymous namespace; that file belongs to another module.)
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
-      throw infra_error(std::string("history: sqlite prepare: ") + sqlite3_errmsg(db));
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt& bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Stmt& bind(int i, int v) { return bind(i, static_cast<int64_t>(v)); }
-  Stmt& bind(int i, double v) {
-    sqlite3_bind_double(s_, i, v);
-    return *this;
-  }
-  bool step() {
-    const int rc = sqlite3_step(s_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw infra_error(std::string("history: sqlite step: ") + sqlite3_errmsg(sqlite3_db_handle(s_)));
-  }
-  int64_t i64(int c) { return sqlite3_column_int64(s_, c); }
-  int i32(int c) { return sqlite3_column_int(s_, c); }
-  double f64(int c) { return sqlite3_column_double(s_, c); }
-  std::string text(int c) {
-    auto p = sqlite3_column_text(s_, c);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, c)) : "";
-  }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
+using sqlite::Stmt;
 
 // Version 1 of these tables; a database written by a newer racebisect is
 // refused rather than misread.

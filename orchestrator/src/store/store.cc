@@ -4,55 +4,15 @@
 
 #include <map>
 
+#include "store/sqlite.h"
 #include "util/error.h"
 
 namespace rb::store {
 
 namespace {
 
-// Every error names the database file: there may be several (--db).
-Error db_error(sqlite3* db, const std::string& what) {
-  const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
-  return infra_error("history database " + std::string(file && *file ? file : "?") + ": " + what + ": " +
-                     (db ? sqlite3_errmsg(db) : "out of memory"));
-}
-
-// RAII statement with positional binding helpers.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) throw db_error(db, "prepare");
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  Stmt& bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  Stmt& bind(int i, double v) {
-    sqlite3_bind_double(s_, i, v);
-    return *this;
-  }
-  bool step() {
-    int rc = sqlite3_step(s_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    throw db_error(sqlite3_db_handle(s_), "step");
-  }
-  int64_t i64(int c) { return sqlite3_column_int64(s_, c); }
-  std::string text(int c) {
-    auto p = sqlite3_column_text(s_, c);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
+using sqlite::db_error;
+using sqlite::Stmt;
 
 const char* kSchema = R"(
 PRAGMA journal_mode=WAL;

@@ -5,25 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
+#include "testing/scoped_env.h"
 
 namespace rb::vm {
 namespace {
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* k, const std::string& v) : k_(k) {
-    if (const char* old = std::getenv(k)) old_ = old;
-    ::setenv(k, v.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) ::setenv(k_, old_->c_str(), 1);
-    else ::unsetenv(k_);
-  }
-
- private:
-  const char* k_;
-  std::optional<std::string> old_;
-};
+using rb::testing::ScopedEnv;
 
 // The probe asks the QEMU on PATH (here the stand-in, answering both ways).
 TEST(QemuSandbox, ProbeFollowsWhatQemuSupports) {

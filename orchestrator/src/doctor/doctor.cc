@@ -8,6 +8,7 @@
 
 #include "run/case.h"
 #include "util/error.h"
+#include "vm/backend.h"
 
 namespace rb::doctor {
 
@@ -165,7 +166,7 @@ Check check_uri(const Host& h, const std::string& uri, bool asked) {
                 "check the host, its libvirtd and the URI (ssh keys for qemu+ssh://)");
   if (r.exit_code != 0)
     return make("libvirt", uri, bad, "unreachable: " + last_line(r.output) + why,
-                uri.rfind("qemu:///", 0) == 0 ? "start libvirtd: scripts/start-libvirtd" : "check the URI and the remote libvirtd");
+                vm::libvirt_uri_is_local(uri) ? "start libvirtd: scripts/start-libvirtd" : "check the URI and the remote libvirtd");
   std::smatch m;
   const std::regex hv("Running hypervisor: (.*)");
   std::string summary = "reachable";

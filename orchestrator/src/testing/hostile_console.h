@@ -33,7 +33,7 @@ struct Expected {
 struct ScriptedConsole {
   std::string name;
   std::string script;
-  int planned = 4;                          // trials the host asks for (boot --arg trials=N)
+  int planned = 4;                          // trials the host asks for (boot --trials N)
   vm::BootEnd end = vm::BootEnd::Exited;    // how the VM ends when the script is played
   Expected want;
   bool huge = false;                        // tens of MB once rendered: stand-in QEMU only

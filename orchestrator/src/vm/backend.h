@@ -64,6 +64,9 @@ class Backend {
 
 std::unique_ptr<Backend> make_qemu_backend();
 std::unique_ptr<Backend> make_libvirt_backend(const std::string& uri = "qemu:///system");
+// A URI whose libvirtd runs on this machine (qemu:///, qemu+unix://): the
+// place where scripts/start-libvirtd is the fix when it does not answer.
+bool libvirt_uri_is_local(std::string_view uri);
 
 const char* to_string(Accel a);
 

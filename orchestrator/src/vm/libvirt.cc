@@ -390,8 +390,7 @@ class LibvirtBackend : public Backend {
       Conn conn(virConnectOpen(uri_.c_str()));
       if (!conn) {
         r.error = "cannot connect to " + uri_ + ": " + take_error() +
-                  (uri_.rfind("qemu:///", 0) == 0 ? " (libvirtd not running? start it with scripts/start-libvirtd)"
-                                                  : "");
+                  (libvirt_uri_is_local(uri_) ? " (libvirtd not running? start it with scripts/start-libvirtd)" : "");
         r.host_failed = true;
         return finish();
       }
@@ -483,6 +482,10 @@ class LibvirtBackend : public Backend {
 };
 
 }  // namespace
+
+bool libvirt_uri_is_local(std::string_view uri) {
+  return uri.starts_with("qemu:///") || uri.starts_with("qemu+unix://");
+}
 
 std::unique_ptr<Backend> make_libvirt_backend(const std::string& uri) {
   return std::make_unique<LibvirtBackend>(uri);

@@ -195,8 +195,8 @@ TEST_F(LibvirtE2E, StopRequestEndsASilentGuest) {
 // down when our connection closes.
 TEST_F(LibvirtE2E, KilledRunLeavesNoDomain) {
   REQUIRE_INPUTS(in);
-  Process run({RB_BINARY, "boot", "--kernel", in->kernel.string(), "--backend", "libvirt", "--accel", "tcg", "--arg",
-               "trials=100", "--arg", "duration_ms=3000", "--out", (dir() / "boot").string()},
+  Process run({RB_BINARY, "boot", "--kernel", in->kernel.string(), "--backend", "libvirt", "--accel", "tcg", "--trials",
+               "100", "--duration-ms", "3000", "--out", (dir() / "boot").string()},
               {.cwd = {}, .output = dir() / "boot.log", .env = {}});
   const std::string mine = "-" + std::to_string(run.pid()) + "-";
   auto ours = [&] {

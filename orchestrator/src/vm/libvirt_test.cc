@@ -22,5 +22,20 @@ TEST(LibvirtHost, RefusedConnectionIsAHostFailure) {
   EXPECT_TRUE(r.host_failed) << r.error;
 }
 
+// Where scripts/start-libvirtd is the hint: only a daemon on this machine.
+TEST(LibvirtHost, LocalUris) {
+  const struct {
+    const char* uri;
+    bool local;
+  } cases[] = {
+      {"qemu:///system", true},
+      {"qemu+unix:///system?socket=/run/x.sock", true},
+      {"qemu+ssh://root@127.0.0.1/system", false},
+      {"qemu+tcp://host/system", false},
+      {"test:///default", false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(libvirt_uri_is_local(c.uri), c.local) << c.uri;
+}
+
 }  // namespace
 }  // namespace rb::vm

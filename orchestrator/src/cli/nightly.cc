@@ -23,7 +23,7 @@ struct CompareFlags {
 
 void add_compare_flags(CLI::App* sub, CompareFlags& f) {
   sub->add_option("--alpha", f.p.alpha, "family-wise significance level, Holm across cells (default 0.05)");
-  sub->add_option("--measure", f.measure, "auto (failures per racing-second when both sides have it), per-trial, per-second");
+  sub->add_option("--measure", f.measure, "auto (= per-trial: load-robust), per-trial, per-second (Poisson on racing time)");
   sub->add_option("--min-difference", f.p.min_difference, "per-trial change that matters (default 0.3)");
   sub->add_option("--min-ratio", f.p.min_ratio, "rate ratio that matters (default 3)");
   sub->add_option("--min-rate-difference", f.p.min_rate_difference, "failures/s difference that matters (default 0.1)");

@@ -166,7 +166,9 @@ TEST(Documents, ComparisonAndHistoryCarryTheirFigures) {
   b.cells[1].failures = 18;
   b.cells[1].trials = 20;
   b.cells[1].exposure_s = 20;
-  const auto cmp = compare_runs(a, b);
+  CompareParams per_second;
+  per_second.measure = Measure::Exposure;
+  const auto cmp = compare_runs(a, b, per_second);
   const json j = comparison_json(cmp);
   EXPECT_EQ(j["schema"], kCompareSchema);
   EXPECT_EQ(j["exit_code"], 1);

@@ -271,8 +271,8 @@ std::string boots_section(const record::Night& n, const Comparison* cmp) {
 constexpr const char* kMethods =
     "<footer><p><b>How to read this.</b> A trial's time to its first failure is censored at the trial's end, so "
     "<i>failures per racing-second</i> is a Poisson rate with an exact (Garwood) interval; per-trial rates have "
-    "Wilson intervals. Two runs are compared per cell by an exact conditional test on the rate ratio (or Boschloo's "
-    "test on per-trial counts), with Holm's correction across cells. <i>Regression</i>/<i>improvement</i>: "
+    "Wilson intervals. Two runs are compared per cell by Boschloo's exact test on per-trial counts (or, when "
+    "asked, an exact conditional test on the rate ratio), with Holm's correction across cells. <i>Regression</i>/<i>improvement</i>: "
     "significant after correction. <i>No change</i>: not significant and the interval of the change excludes a change "
     "of the stated minimal size. <i>Inconclusive</i>: too few trials to tell. Schema and definitions: "
     "docs/SCHEMA.md.</p></footer>";

@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/stop.h"
 
 namespace rb::cli {
 
@@ -133,7 +134,7 @@ int run_bisect(BisectFlags f) {
   if (f.replay) return finish(driver.replay(), f.json);
   spdlog::info("bisecting {} commits ({}), session {}: {} trial(s), {} build(s) already recorded", range.commits.size(),
                f.fix ? "looking for the fix" : "looking for the regression", session, driver.trials(), driver.builds());
-  return finish(driver.run(run::g_interrupted), f.json);
+  return finish(driver.run(stop_flag()), f.json);
 }
 
 }  // namespace

@@ -22,7 +22,6 @@
 #include "cli/flag_checks.h"
 #include "cli/doctor.h"
 #include "cli/reproduce.h"
-#include "run/campaign.h"
 #include "util/error.h"
 #include "util/process.h"
 #include "util/stop.h"
@@ -41,7 +40,6 @@ void on_signal(int sig) {
   static std::atomic<int> seen{0};
   if (seen.fetch_add(1) == 0) {
     rb::request_stop(sig);
-    rb::run::g_interrupted = true;
     say("racebisect: stopping (again to kill everything at once)\n");
     return;
   }

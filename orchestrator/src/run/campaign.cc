@@ -9,6 +9,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/stop.h"
 #include "util/threads.h"
 
 namespace rb::run {
@@ -41,7 +42,7 @@ void build_all(const Settings& s, TrialRunner& runner, CampaignResult& res, cons
     }
     res.kernels.push_back(std::move(kr));
     if (notify) notify({CampaignEvent::Kind::Built, v.label}, res);
-    if (g_interrupted) return;
+    if (stop_requested()) return;
   }
 }
 
@@ -79,7 +80,7 @@ class BootLoop {
  private:
   void slot(const WorkerGroup& group, size_t host) {
     std::unique_lock lock(mu_);
-    while (!g_interrupted && !group.failing() && pool_.up(host)) {
+    while (!stop_requested() && !group.failing() && pool_.up(host)) {
       int attempt = 0;
       std::optional<BootTask> task;
       if (auto r = pool_.take_retry()) {
@@ -166,7 +167,7 @@ CampaignResult run_campaign(const Settings& s, Schedule& schedule, const Campaig
   for (auto& kr : res.kernels)
     // Stable: a boot whose host failed stays before its re-run.
     std::stable_sort(kr.boots.begin(), kr.boots.end(), [](auto& a, auto& b) { return a.index < b.index; });
-  res.interrupted = g_interrupted;
+  res.interrupted = stop_requested();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "util/error.h"
+#include "util/stop.h"
 
 namespace rb::run {
 
@@ -55,7 +56,7 @@ CommitCounts CommitRunner::run(const std::string& commit, const kernel::BuildArt
   CommitCounts c;
   const auto t0 = std::chrono::steady_clock::now();
   bool stop = false;
-  while (!stop && c.trials < max_trials && !g_interrupted) {
+  while (!stop && c.trials < max_trials && !stop_requested()) {
     // A fresh seed per boot (the guest test prints it, so it stays
     // reproducible): steps that revisit a commit must not replay its trials.
     // It also names the console log, which must survive resumed runs.

@@ -11,10 +11,9 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/process.h"
+#include "util/stop.h"
 
 namespace rb::run {
-
-std::atomic<bool> g_interrupted{false};
 
 namespace {
 
@@ -175,7 +174,7 @@ BootRecord TrialRunner::boot_once(const BootRequest& req, const TrialFn& on_tria
   vm::BootSpec spec = trial_boot_spec(req, req.initrd.empty() ? img.path : req.initrd, choice.accel, log);
   LiveTrials live(on_trial, contract_for(spec.cmdline));
   auto r = make_backend(backend_, req.host)->boot(spec, [&](std::string_view chunk) {
-    return live.feed(chunk) && !g_interrupted.load();
+    return live.feed(chunk) && !stop_requested();
   });
   BootRecord b = classify_boot_file(spec, r.end);
   if (r.end == vm::BootEnd::LaunchError) b.detail = "VM did not start: " + r.error;

@@ -25,9 +25,6 @@ namespace rb::run {
 using record::BootRecord;
 using record::TrialRecord;
 
-// Set by the signal handler: running VMs stop, finished records are kept.
-extern std::atomic<bool> g_interrupted;
-
 struct BootRequest {
   std::string label;  // kernel label: names the console log, tags the record
   int index = 0;      // boot number (console log name)

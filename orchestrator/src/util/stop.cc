@@ -27,6 +27,8 @@ void request_stop(int signo) noexcept {
 
 bool stop_requested() noexcept { return g_stop.load(); }
 
+const std::atomic<bool>& stop_flag() noexcept { return g_stop; }
+
 int stop_signal() noexcept { return g_signal.load(); }
 
 int stop_fd() noexcept { return g_fd; }

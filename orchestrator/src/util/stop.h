@@ -3,12 +3,16 @@
 // waits (util/fs) and VM console watches -- so a Ctrl-C is honoured while
 // nothing is happening, not only when output arrives.
 #pragma once
+#include <atomic>
 
 namespace rb {
 
 // Async-signal-safe. The first signal number is kept (for the exit code).
 void request_stop(int signo) noexcept;
 bool stop_requested() noexcept;
+// The same request as a flag, for code that takes one (bisect::Driver::run,
+// whose tests and simulator pass their own).
+const std::atomic<bool>& stop_flag() noexcept;
 int stop_signal() noexcept;  // 0 while no stop was requested
 // Readable (level-triggered, forever) once a stop was requested: poll() it
 // next to a child's pidfd to wake at once instead of at the next tick.

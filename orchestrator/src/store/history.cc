@@ -91,14 +91,7 @@ History::History(const std::filesystem::path& db) {
 
 History::~History() { sqlite3_close(db_); }
 
-void History::exec(const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "?";
-    sqlite3_free(err);
-    throw infra_error("history: sqlite: " + msg);
-  }
-}
+void History::exec(const std::string& sql) { sqlite::exec(db_, sql); }
 
 int64_t History::record_night(const record::Night& n) {
   if (n.started_at.empty()) throw usage_error("history: a night needs its start time");

@@ -14,8 +14,14 @@ namespace rb::store::sqlite {
 // Every error names the database file: there may be several (--db).
 inline Error db_error(sqlite3* db, const std::string& what) {
   const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
-  return infra_error("history database " + std::string(file && *file ? file : "?") + ": " + what + ": " +
+  return infra_error("database " + std::string(file && *file ? file : "?") + ": " + what + ": " +
                      (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// Runs SQL without results; an error names the file and the statement's verb.
+inline void exec(sqlite3* db, const std::string& sql) {
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+    throw db_error(db, sql.substr(0, sql.find_first_of("(\n")));
 }
 
 class Stmt {

@@ -51,13 +51,7 @@ Store::Store(const std::filesystem::path& db) {
 
 Store::~Store() { sqlite3_close(db_); }
 
-void Store::exec(const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    sqlite3_free(err);
-    throw db_error(db_, sql.substr(0, sql.find_first_of("(\n")));
-  }
-}
+void Store::exec(const std::string& sql) { sqlite::exec(db_, sql); }
 
 int64_t Store::session(const std::string& key, const std::string& kind, const std::string& meta_json) {
   std::lock_guard lock(mu_);

@@ -30,13 +30,14 @@ RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=${
 # --- runtime stage: what a run uses, and the installed tool ----------------
 FROM ${BASE}
 ARG PREFIX=/usr/local
-# Kernel builds: make gcc flex bison bc perl libelf-dev (objtool) xz-utils
+# Kernel builds: make gcc flex bison bc perl libelf-dev (objtool) lz4 (the
+# bzImage's compression) xz-utils
 # (the tarball); sources become git trees; ccache speeds up rebuilds. The
 # libraries are the tool's own run-time dependencies (checked below).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       qemu-system-x86 \
-      make gcc libc6-dev flex bison bc perl libelf-dev xz-utils git ccache linux-source-6.1 \
+      make gcc libc6-dev flex bison bc perl libelf-dev xz-utils lz4 git ccache linux-source-6.1 \
       libboost-filesystem1.74.0 libsqlite3-0 libssl3 libfmt9 libtomlplusplus3 libvirt0 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build ${PREFIX}/bin/racebisect ${PREFIX}/bin/racebisect

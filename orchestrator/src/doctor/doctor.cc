@@ -243,7 +243,7 @@ struct Tool {
 constexpr Tool kBuildTools[] = {
     {"make", "make"},   {"gcc", "gcc"},          {"flex", "flex"},        {"bison", "bison"},
     {"bc", "bc"},       {"perl", "perl"},        {"tar", "tar"},          {"xz", "xz-utils"},
-    {"/usr/include/gelf.h", "libelf-dev"},
+    {"lz4", "lz4"},     {"/usr/include/gelf.h", "libelf-dev"},
 };
 
 Check check_build_tools(const Host& h) {
@@ -254,7 +254,7 @@ Check check_build_tools(const Host& h) {
     missing += std::string(missing.empty() ? "" : ", ") + t.program;
     packages += std::string(" ") + t.package;
   }
-  const std::string subject = "make gcc flex bison bc perl tar xz libelf";
+  const std::string subject = "make gcc flex bison bc perl tar xz lz4 libelf";
   if (!missing.empty()) return make("build-tools", subject, Status::Fail, "missing: " + missing, "apt-get install" + packages);
   return make("build-tools", subject, Status::Ok, "all found");
 }

@@ -33,7 +33,7 @@ struct FakeHost : Host {
   mutable std::vector<std::string> ran;
 
   FakeHost() {
-    for (const char* p : {"qemu-system-x86_64", "virsh", "make", "gcc", "flex", "bison", "bc", "perl", "tar", "xz",
+    for (const char* p : {"qemu-system-x86_64", "virsh", "make", "gcc", "flex", "bison", "bc", "perl", "tar", "xz", "lz4",
                           "ccache", "git"})
       programs[p] = fs::path("/usr/bin") / p;
     files = {"/usr/include/gelf.h", "/usr/src/linux-source-6.1.tar.xz", "/usr/sbin/libvirtd"};

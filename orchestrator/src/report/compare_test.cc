@@ -109,6 +109,27 @@ TEST(Compare, ASaturatedRaceFailingFasterUnderLessLoadIsNoRegression) {
   EXPECT_EQ(cmp.exit_code(), 0);
 }
 
+// The nightly e2e fixture (testdata/nightly/small.toml: 1 boot x N trials a
+// cell, 8 cells) must show the injected regression even when the reverted
+// kernel passes a trial or two, after Holm over the 8 cells.
+TEST(Compare, TheE2eFixtureDesignShowsARegressionOfOneCellAmongEight) {
+  constexpr int n = 10;  // trials in small.toml
+  for (int failing : {n, n - 1, n - 2}) {
+    std::vector<record::CellResult> a, b;
+    for (const char* k : {"6.1", "6.1-unfixed", "6.12", "6.12-unfixed"})
+      for (const char* v : {"missing", "minor"}) {
+        const std::string name = std::string(k) + "/" + v;
+        const bool racing = std::string(v) == "missing" && std::string(k).ends_with("unfixed");
+        a.push_back(cell(name, n, racing ? n : 0, 2.0 * n));
+        b.push_back(name == "6.1/missing" ? cell(name, n, failing, 2.0 * n, "reverted") : a.back());
+      }
+    const auto cmp = compare_runs(night(a), night(b));
+    EXPECT_EQ(find(cmp, "6.1/missing").verdict, CellVerdict::Regression)
+        << failing << "/" << n << ": " << find(cmp, "6.1/missing").reason;
+    EXPECT_EQ(cmp.count(CellVerdict::Regression), 1);
+  }
+}
+
 struct VerdictCase {
   const char* name;
   record::CellResult a, b;

@@ -5,7 +5,6 @@
 // boot record to the caller the moment it exists. What to run next and when
 // to stop is the caller's business (campaign, commit runner), never this one's.
 #pragma once
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>

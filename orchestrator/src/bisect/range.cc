@@ -26,12 +26,12 @@ int CommitRange::index(const std::string& sha) const {
 
 CommitRange commit_range(const std::filesystem::path& repo, const std::string& old_end, const std::string& new_end) {
   auto resolve = [&](const std::string& c) {
-    RunResult r = run_process({"git", "-C", repo.string(), "rev-parse", "--verify", "--quiet", c + "^{commit}"});
+    RunResult r = kernel::run_git(repo, {"rev-parse", "--verify", "--quiet", c + "^{commit}"});
     if (r.exit_code != 0) throw usage_error("unknown commit '" + c + "' in " + repo.string());
     return r.output.substr(0, r.output.find('\n'));
   };
   const std::string a = resolve(old_end), b = resolve(new_end);
-  if (run_process({"git", "-C", repo.string(), "merge-base", "--is-ancestor", a, b}).exit_code != 0)
+  if (kernel::run_git(repo, {"merge-base", "--is-ancestor", a, b}).exit_code != 0)
     throw usage_error(old_end + " is not an ancestor of " + new_end + ": nothing to bisect between them");
   CommitRange r;
   r.commits.push_back(a);

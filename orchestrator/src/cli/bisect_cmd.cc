@@ -106,8 +106,7 @@ int run_bisect(BisectFlags f) {
   f.driver.min_rate = f.step.rule.min_rate;
   f.driver.planner.trials_per_boot = f.step.trials_per_boot;
   check_flags(f);
-  const fs::path repo = kernel::git(f.step.source.empty() ? fs::current_path() : fs::path(f.step.source),
-                                    {"rev-parse", "--show-toplevel"});
+  const fs::path repo = kernel::git_toplevel(f.step.source.empty() ? fs::current_path() : fs::path(f.step.source));
   const run::Settings settings = step_settings(f.step, repo);
   const run::Case& c = settings.kase;
   auto range = bisect::commit_range(repo, f.good, f.bad);

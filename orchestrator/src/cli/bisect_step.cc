@@ -35,10 +35,10 @@ int run_step(const StepFlags& f, bool fix) {
   // Every input is checked before git runs; then the source is the work tree's top.
   const fs::path where = f.source.empty() ? fs::current_path() : fs::path(f.source);
   run::Settings s = step_settings(f, where);
-  const fs::path repo = kernel::git(where, {"rev-parse", "--show-toplevel"});
+  const fs::path repo = kernel::git_toplevel(where);
   s.source.path = repo;
   const run::Case& c = s.kase;
-  const std::string commit = kernel::git(repo, {"rev-parse", "HEAD"});
+  const std::string commit = kernel::commit_under_test(repo);
   store::Store db(f.db.empty() ? cache_root() / "history.db" : fs::path(f.db));
   const int64_t session = db.session(session_key(s, {"bisect-step"}), "bisect-step",
                                      nlohmann::json{{"repo", repo.string()}, {"case", c.name}}.dump());

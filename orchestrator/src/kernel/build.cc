@@ -17,6 +17,8 @@ namespace rb::kernel {
 
 namespace {
 
+constexpr uintmax_t kFirstBuildBytes = 1ull << 30;
+
 // Fixed build metadata makes identical sources give byte-identical images,
 // which is how a no-op culprit (comment-only commit) is recognised.
 const std::map<std::string, std::string> kReproducibleEnv = {
@@ -164,6 +166,9 @@ BuildArtifact Builder::build_locked(const KernelSpec& spec, const Workspace& ws,
   ch.field(spec.base);
   for (const auto& f : spec.fragments) ch.field(read_file(f));
   const fs::path bdir = cache_ / "build" / (ws.id() + "-" + ch.hex().substr(0, 12));
+  // A first build writes 0.15 GB for tinyconfig, far more for a distro
+  // config; later builds there are incremental.
+  if (!fs::exists(bdir)) require_free_space(cache_ / "build", kFirstBuildBytes, "[" + spec.label + "] building a kernel");
   fs::create_directories(bdir);
   if (fs::exists(bdir / kInProgress)) {
     const int n = remove_interrupted_outputs(bdir);

@@ -169,5 +169,32 @@ TEST_F(BuildKeyTest, UnknownCommitIsUsageButNotARepositoryIsToo) {
   EXPECT_EQ(git_toplevel(repo_ / "."), fs::canonical(repo_));
 }
 
+// A bare mirror is bisected with `git bisect start --no-checkout`: the
+// repository is the git dir itself and the commit under test BISECT_HEAD.
+TEST_F(BuildKeyTest, BareMirrorAndNoCheckoutBisectionTestBisectHead) {
+  const std::string second = git(repo_, {"rev-parse", "HEAD"});
+  EXPECT_EQ(commit_under_test(repo_), second);  // an ordinary checkout: HEAD
+  const fs::path bare = dir_->path() / "mirror.git";
+  run_checked({"git", "clone", "-q", "--bare", repo_.string(), bare.string()});
+  EXPECT_EQ(git_toplevel(bare), fs::canonical(bare));
+  EXPECT_EQ(commit_under_test(bare), second);
+  run_checked({"git", "-C", bare.string(), "bisect", "start", second, first_});
+  {
+    // What `git bisect run` exports to bisect-step in a bare repository.
+    testing::ScopedEnv dir("GIT_DIR", "."), implicit("GIT_IMPLICIT_WORK_TREE", "0");
+    EXPECT_EQ(git_toplevel(bare), fs::canonical(bare));
+    EXPECT_EQ(commit_under_test(bare), git(bare, {"rev-parse", "BISECT_HEAD"}));
+    Workspace ws({bare, ""}, dir_->path() / "cache");
+    ws.checkout({});
+    EXPECT_EQ(read_file(ws.tree() / "file.c"), "int x;\nint y;\n");
+  }
+  run_checked({"git", "-C", repo_.string(), "bisect", "start", "--no-checkout", second, first_});
+  EXPECT_EQ(git(repo_, {"rev-parse", "HEAD"}), second);  // nothing checked out
+  EXPECT_EQ(commit_under_test(repo_), git(repo_, {"rev-parse", "BISECT_HEAD"}));
+  Workspace ws({bare, first_}, dir_->path() / "cache");  // any commit of the mirror
+  ws.checkout({});
+  EXPECT_EQ(read_file(ws.tree() / "file.c"), "int x;\n");
+}
+
 }  // namespace
 }  // namespace rb::kernel

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "util/process.h"
+
 namespace rb::kernel {
 
 struct SourceSpec {
@@ -49,14 +51,25 @@ class Workspace {
   std::filesystem::path tree_, cache_;
 };
 
-// Runs git with argv in `dir` (C locale, bounded by a timeout), returns
+// Runs git with `args` in `dir` -- C locale, fixed identity and dates, git's
+// repository-locating variables (GIT_DIR...) removed, bounded by a timeout
+// (rb::Error, infra) -- and returns its exit code and output.
+RunResult run_git(const std::filesystem::path& dir, const std::vector<std::string>& args);
+
+// Runs git with argv in `dir` (as run_git, bounded by a timeout), returns
 // trimmed stdout. A failure is rb::Error(Infrastructure) quoting git: callers
 // that can tell bad input (an unknown commit, not a repository) check for it
 // first and say so as a usage error.
 std::string git(const std::filesystem::path& dir, const std::vector<std::string>& args);
 
-// The top level of the git work tree containing `path`; rb::Error(Usage) if
-// `path` is not in one, (Infrastructure) if git itself fails.
+// The repository containing `path`: the top level of its work tree, or the
+// repository itself if it is bare (a mirror). rb::Error(Usage) if `path` is
+// not in one, (Infrastructure) if git itself fails.
 std::filesystem::path git_toplevel(const std::filesystem::path& path);
+
+// The commit a bisection step tests in `repo`: BISECT_HEAD while
+// `git bisect start --no-checkout` runs (always so in a bare repository,
+// where nothing is checked out), else HEAD.
+std::string commit_under_test(const std::filesystem::path& repo);
 
 }  // namespace rb::kernel

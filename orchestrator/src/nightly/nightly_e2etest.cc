@@ -1,6 +1,7 @@
-// Nightly CI end to end: three nights of a CI-sized matrix with the default
-// matrix's kernels (linux-source 6.1 and 6.12, shipped and fix-reverted) and
-// variants (MISSING, MINOR), real kernels in real QEMU. Night 2 repeats
+// Nightly CI end to end: three nights of a CI-sized matrix (linux-source-6.1
+// shipped and fix-reverted; the default matrix's variants MISSING and MINOR),
+// real kernels in real QEMU. The default matrix with 6.12 as well is
+// bench/nightly-default (too much disk and time for CI). Night 2 repeats
 // night 1: no regression. Night 3 swaps the fixed 6.1 kernel for the
 // fix-reverted one: a regression of that cell only, exit 1. The JUnit file
 // is read back by python3-junitparser and the HTML page loaded in headless
@@ -55,7 +56,7 @@ TEST_F(NightlyE2E, ThreeNightsNoChangeThenARegressionOfOneCell) {
   ASSERT_EQ(first.code, 0) << first.out;
   EXPECT_NE(first.out.find("no baseline night"), std::string::npos) << first.out;
   const auto n1 = json_of(kWork / "night1/night.json");
-  ASSERT_EQ(n1["cells"].size(), 8u);
+  ASSERT_EQ(n1["cells"].size(), 4u);
   for (const auto& c : n1["cells"]) EXPECT_GT(c["trials"].get<int>(), 0) << c.dump();
 
   const Cli second = night(2, "small.toml");

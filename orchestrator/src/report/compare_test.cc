@@ -110,13 +110,13 @@ TEST(Compare, ASaturatedRaceFailingFasterUnderLessLoadIsNoRegression) {
 }
 
 // The nightly e2e fixture (testdata/nightly/small.toml: 1 boot x N trials a
-// cell, 8 cells) must show the injected regression even when the reverted
-// kernel passes a trial or two, after Holm over the 8 cells.
-TEST(Compare, TheE2eFixtureDesignShowsARegressionOfOneCellAmongEight) {
+// cell, 4 cells) must show the injected regression even when the reverted
+// kernel passes a trial or two, after Holm over the 4 cells.
+TEST(Compare, TheE2eFixtureDesignShowsARegressionOfOneCellAmongFour) {
   constexpr int n = 10;  // trials in small.toml
   for (int failing : {n, n - 1, n - 2}) {
     std::vector<record::CellResult> a, b;
-    for (const char* k : {"6.1", "6.1-unfixed", "6.12", "6.12-unfixed"})
+    for (const char* k : {"6.1", "6.1-unfixed"})
       for (const char* v : {"missing", "minor"}) {
         const std::string name = std::string(k) + "/" + v;
         const bool racing = std::string(v) == "missing" && std::string(k).ends_with("unfixed");

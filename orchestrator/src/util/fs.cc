@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -147,6 +148,19 @@ void write_file_atomic(const fs::path& path, std::string_view data) {
     throw;
   }
   fsync_path(dir);  // the rename itself must survive a crash
+}
+
+void require_free_space(const fs::path& dir, uintmax_t bytes, const std::string& what) {
+  fs::path probe = dir;
+  while (!probe.empty() && !fs::exists(probe) && probe != probe.parent_path()) probe = probe.parent_path();
+  std::error_code ec;
+  const fs::space_info si = fs::space(probe.empty() ? fs::path(".") : probe, ec);
+  if (ec) throw infra_error("cannot read the free space of " + probe.string() + ": " + ec.message());
+  if (si.available >= bytes) return;
+  auto gib = [](uintmax_t b) { return fmt::format("{:.1f} GiB", double(b) / (1ull << 30)); };
+  throw infra_error(fmt::format("not enough disk space for {}: about {} needed in {}, {} free "
+                                "(free some, or point RACEBISECT_CACHE at a larger disk)",
+                                what, gib(bytes), dir.string(), gib(si.available)));
 }
 
 fs::path cache_root() {

@@ -38,6 +38,12 @@ void fsync_path(const fs::path& path);
 // from $HOME or the password database; never a guessable /tmp path.
 fs::path cache_root();
 
+// Refuses work that would fill the disk halfway (a tar or a build failing
+// with thousands of ENOSPC lines): rb::Error (infra) naming `what`, `dir`,
+// the space needed and the space free, unless the filesystem holding `dir`
+// (or its nearest existing parent) has at least `bytes` available.
+void require_free_space(const fs::path& dir, uintmax_t bytes, const std::string& what);
+
 // A directory named <prefix>.<pid>.<random> under `parent`, removed with
 // everything in it when the object dies, unless committed.
 class TempDir {

@@ -216,6 +216,22 @@ TEST_F(FsTest, LockIsReleasedWithTheObject) {
   SUCCEED();
 }
 
+TEST_F(FsTest, FreeSpaceCheckPassesWhatFitsAndNamesEverythingWhenNot) {
+  const uintmax_t avail = fs::space(dir()).available;
+  EXPECT_NO_THROW(require_free_space(dir() / "not/yet/made", 0, "nothing"));
+  EXPECT_NO_THROW(require_free_space(dir(), avail / 2, "half"));
+  try {
+    require_free_space(dir() / "sub", avail + (1ull << 40), "importing x.tar.xz");
+    FAIL() << "a terabyte more than is free was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Infrastructure);
+    const std::string m = e.what();
+    EXPECT_NE(m.find("importing x.tar.xz"), std::string::npos) << m;
+    EXPECT_NE(m.find((dir() / "sub").string()), std::string::npos) << m;
+    EXPECT_NE(m.find("GiB free"), std::string::npos) << m;
+  }
+}
+
 TEST(CacheRoot, NeverAGuessableTmpPath) {
   const char* keep[] = {"RACEBISECT_CACHE", "XDG_CACHE_HOME", "HOME"};
   std::map<std::string, std::string> saved;

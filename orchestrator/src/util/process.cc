@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -192,12 +193,15 @@ struct Fd {
   }
 };
 
-std::vector<std::string> merged_env(const std::map<std::string, std::string>& overrides) {
+std::vector<std::string> merged_env(const std::map<std::string, std::string>& overrides,
+                                    const std::vector<std::string>& unset) {
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e) {
     const std::string kv = *e;
     const auto eq = kv.find('=');
-    if (eq != std::string::npos && overrides.count(kv.substr(0, eq))) continue;
+    if (eq == std::string::npos) continue;
+    const std::string name = kv.substr(0, eq);
+    if (overrides.count(name) || std::find(unset.begin(), unset.end(), name) != unset.end()) continue;
     env.push_back(kv);
   }
   for (const auto& [k, v] : overrides) env.push_back(k + "=" + v);
@@ -332,7 +336,7 @@ Process::Process(const std::vector<std::string>& argv, const ProcessOptions& opt
   if (exe.empty()) throw infra_error("program not found on PATH: " + argv[0]);
   impl_->what = opts.what.empty() ? join_argv(argv).substr(0, 300) : opts.what;
 
-  std::vector<std::string> args = argv, env = merged_env(opts.env);
+  std::vector<std::string> args = argv, env = merged_env(opts.env, opts.unset);
   std::vector<char*> cargv = c_strings(args), cenv = c_strings(env);
   const std::string exe_s = exe.string(), cwd_s = opts.cwd.string();
 

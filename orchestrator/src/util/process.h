@@ -32,6 +32,7 @@ struct ProcessOptions {
   std::filesystem::path output;               // stdout+stderr appended here; empty: captured
   std::map<std::string, std::string> env;     // added to / overriding the inherited env
   std::string what;                           // for messages ("make bzImage for unpatched"); default: argv
+  std::vector<std::string> unset;             // removed from the inherited env
 };
 
 class Process {

@@ -84,6 +84,11 @@ TEST_F(ProcessTest, EnvironmentOverridesAndOutputFile) {
   run_process({"sh", "-c", "echo $RB_TEST_VAR"}, {.cwd = {}, .output = log, .env = {{"RB_TEST_VAR", "one"}}});
   run_process({"sh", "-c", "echo $RB_TEST_VAR"}, {.cwd = {}, .output = log, .env = {{"RB_TEST_VAR", "two"}}});
   EXPECT_EQ(read_file(log), "one\ntwo\n");  // appended
+  ::setenv("RB_TEST_UNSET", "inherited", 1);
+  RunResult r = run_process({"sh", "-c", "echo ${RB_TEST_UNSET:-gone}"}, {.cwd = {}, .output = {}, .env = {}, .what = {},
+                                                                         .unset = {"RB_TEST_UNSET"}});
+  ::unsetenv("RB_TEST_UNSET");
+  EXPECT_EQ(r.output, "gone\n");
 }
 
 // Many threads waiting for their own children at once: each sees its own

@@ -23,7 +23,7 @@ constexpr std::uint64_t kGiB = 1024 * kMiB;
 // guest under TCG, rounded up.
 constexpr std::uint64_t kQemuOverheadMib = 256;
 // Free space a first run needs in the cache: the imported 6.1 source tree
-// (git objects + work tree, 2.0 GiB measured), one build directory (127 MiB)
+// (work tree 1.5 GiB + one pack 0.27 GiB, measured), one build directory (127 MiB)
 // and ccache (51 MiB), with room to spare. A warm cache needs only bundles
 // and an occasional new build directory.
 constexpr std::uint64_t kColdCacheBytes = 3 * kGiB;

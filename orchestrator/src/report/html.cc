@@ -192,28 +192,45 @@ IntervalMark mark(const CellStats& s, const std::string& cls, const std::string&
                       rate_per_s(s.rate.ci.low), rate_per_s(s.rate.ci.high), s.rate.failures, s.rate.exposure_s)};
 }
 
-std::string rate_chart(const HtmlPage& p) {
+IntervalMark fraction_mark(const CellStats& s, const std::string& cls, const std::string& who) {
+  return {s.proportion, s.proportion_ci.low, s.proportion_ci.high, cls,
+          fmt::format("{}: {}/{} trials failed, {} [{}, {}]", who, s.failures, s.trials, percent(s.proportion),
+                      percent(s.proportion_ci.low), percent(s.proportion_ci.high))};
+}
+
+// The chart shows what the verdicts compared: failed trials (the default)
+// or, after `--measure per-second`, failures per racing-second.
+std::string failure_chart(const HtmlPage& p) {
   std::map<std::string, const CellComparison*> by_cell;
+  bool per_second = false;
   if (p.comparison)
-    for (const auto& c : p.comparison->cells) by_cell[c.cell] = &c;
+    for (const auto& c : p.comparison->cells) by_cell[c.cell] = &c, per_second |= c.measure == Measure::Exposure;
+  auto has_data = [&](const CellStats& s) { return per_second ? s.rate.exposure_s > 0 : s.trials > 0; };
+  auto make_mark = [&](const CellStats& s, const std::string& cls, const std::string& who) {
+    return per_second ? mark(s, cls, who) : fraction_mark(s, cls, who);
+  };
   std::vector<IntervalRow> rows;
   for (const auto& cell : p.night->cells) {
     const CellStats s = cell_stats(cell);
-    if (s.rate.exposure_s <= 0) continue;
+    if (!has_data(s)) continue;
     IntervalRow r{cell.cell, {}};
     auto it = by_cell.find(cell.cell);
-    if (it != by_cell.end() && it->second->a && it->second->sa.rate.exposure_s > 0)
-      r.marks.push_back(mark(it->second->sa, "baseline", "baseline"));
-    r.marks.push_back(mark(s, std::string("current ") + (it != by_cell.end() ? verdict_class(it->second->verdict) : "none"),
-                           "this night"));
+    if (it != by_cell.end() && it->second->a && has_data(it->second->sa))
+      r.marks.push_back(make_mark(it->second->sa, "baseline", "baseline"));
+    r.marks.push_back(make_mark(s, std::string("current ") + (it != by_cell.end() ? verdict_class(it->second->verdict) : "none"),
+                                "this night"));
     rows.push_back(std::move(r));
   }
   if (rows.empty()) return "";
-  std::string out = "<section id=\"rates\"><h2>Failures per racing-second, 95% intervals</h2>";
+  std::string out = per_second ? "<section id=\"rates\"><h2>Failures per racing-second, 95% intervals</h2>"
+                               : "<section id=\"rates\"><h2>Failed trials, 95% intervals</h2>";
   out += "<div class=\"legend\"><span><i style=\"background:#a7b1b9\"></i>baseline</span>"
          "<span><i style=\"background:#546e7a\"></i>this night (colour = verdict)</span>"
          "<span>open circle: no failure (drawn at the axis floor), arrow: unbounded</span></div>";
-  return out + interval_chart(rows, "failures per racing-second (log scale)", "rates per cell") + "</section>";
+  if (per_second)
+    return out + interval_chart(rows, "failures per racing-second (log scale)", "rates per cell") + "</section>";
+  return out + interval_chart(rows, "trials that failed (Wilson interval)", "failed trials per cell", Axis::Fraction) +
+         "</section>";
 }
 
 std::string trends_section(const HtmlPage& p) {
@@ -289,7 +306,7 @@ std::string html_report(const HtmlPage& p) {
   out += fmt::format("<meta name=\"generator\" content=\"{}\"><title>{} &mdash; {} &mdash; {}</title><style>{}</style></head><body>\n",
                      escape_html(p.generator), escape_html(p.title), escape_html(p.night->matrix),
                      escape_html(p.night->started_at), kStyle);
-  out += header(p) + "\n<main>\n" + cells_table(p) + "\n" + rate_chart(p) + "\n" + trends_section(p) + "\n" +
+  out += header(p) + "\n<main>\n" + cells_table(p) + "\n" + failure_chart(p) + "\n" + trends_section(p) + "\n" +
          boots_section(*p.night, p.comparison) + "\n</main>\n" + kMethods + "\n</body></html>\n";
   return out;
 }

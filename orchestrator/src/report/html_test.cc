@@ -64,6 +64,21 @@ TEST(Html, HoldsTheFiguresOfEveryCell) {
   EXPECT_NE(html.find("make: *** [Makefile:1234: bzImage] Error 2 &lt;b&gt;no space left&lt;/b&gt;"), std::string::npos);
 }
 
+// The chart must show what the verdicts compared: failed trials by default,
+// failures per racing-second only when the comparison used them.
+TEST(Html, TheChartShowsWhatTheVerdictsCompared) {
+  auto f = testing::load_fixture();
+  std::string html = page_for(f);
+  EXPECT_NE(html.find("<h2>Failed trials, 95% intervals</h2>"), std::string::npos);
+  EXPECT_NE(html.find(">50%</text>"), std::string::npos);  // a linear 0-100% axis
+  EXPECT_EQ(html.find("(log scale)</text>"), std::string::npos);
+  for (auto& c : f.comparison.cells) c.measure = Measure::Exposure;
+  html = page_for(f);
+  EXPECT_NE(html.find("<h2>Failures per racing-second, 95% intervals</h2>"), std::string::npos);
+  EXPECT_NE(html.find("failures per racing-second (log scale)</text>"), std::string::npos);
+  EXPECT_EQ(html.find(">50%</text>"), std::string::npos);
+}
+
 TEST(Html, WithoutAComparisonItIsANeutralSummary) {
   const auto f = testing::load_fixture();
   const std::string html = page_for(f, false);

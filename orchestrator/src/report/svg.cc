@@ -11,30 +11,41 @@ namespace rb::report {
 
 namespace {
 
-// Maps a rate to x (or y) pixels on a log scale between lo and hi; 0 and
-// anything below lo go to the floor, infinity and above hi to the ceiling.
+// Maps a value to x (or y) pixels between lo and hi, on a log scale for
+// rates or a linear one for fractions; anything below lo (0 on a log scale)
+// goes to the floor, infinity and above hi to the ceiling.
 struct LogScale {
   double lo, hi, from_px, to_px;
+  Axis axis = Axis::LogRate;
   double at(double v) const {
     if (!(v > lo)) return from_px;
     if (!(v < hi)) return to_px;
+    if (axis == Axis::Fraction) return from_px + (v - lo) / (hi - lo) * (to_px - from_px);
     return from_px + (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo)) * (to_px - from_px);
   }
 };
 
-std::string tick_label(double v) {
+std::string tick_label(double v, Axis axis = Axis::LogRate) {
+  if (axis == Axis::Fraction) return fmt::format("{:g}%", v * 100);
   if (v >= 1) return fmt::format("{:g}/s", v);
   return fmt::format("{:g}", v);
 }
 
+std::vector<double> tick_values(const LogScale& s) {
+  std::vector<double> out;
+  if (s.axis == Axis::Fraction) return {0, 0.25, 0.5, 0.75, 1};
+  for (double v = s.lo; v <= s.hi * 1.0001; v *= 10) out.push_back(v);
+  return out;
+}
+
 std::string decade_ticks(const LogScale& s, double y_top, double y_bottom, bool vertical) {
   std::string out;
-  for (double v = s.lo; v <= s.hi * 1.0001; v *= 10) {
+  for (double v : tick_values(s)) {
     const double p = s.at(v);
     if (vertical)
       out += fmt::format("<line class=\"grid\" x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1:.1f}\" y2=\"{2:.1f}\"/>"
                          "<text class=\"tick\" x=\"{0:.1f}\" y=\"{3:.1f}\" text-anchor=\"middle\">{4}</text>",
-                         p, y_top, y_bottom, y_bottom + 14, escape_html(tick_label(v)));
+                         p, y_top, y_bottom, y_bottom + 14, escape_html(tick_label(v, s.axis)));
     else
       out += fmt::format("<line class=\"grid\" x1=\"{1:.1f}\" x2=\"{2:.1f}\" y1=\"{0:.1f}\" y2=\"{0:.1f}\"/>", p,
                          y_top, y_bottom);
@@ -77,14 +88,14 @@ std::pair<double, double> log_axis_bounds(const std::vector<double>& values) {
 }
 
 std::string interval_chart(const std::vector<IntervalRow>& rows, const std::string& axis_title,
-                           const std::string& aria_label) {
+                           const std::string& aria_label, Axis axis) {
   std::vector<double> values;
   for (const auto& r : rows)
     for (const auto& m : r.marks) values.insert(values.end(), {m.estimate, m.low, m.high});
-  const auto [lo, hi] = log_axis_bounds(values);
+  const auto [lo, hi] = axis == Axis::Fraction ? std::pair<double, double>{0, 1} : log_axis_bounds(values);
   constexpr double kLabelW = 250, kPlotW = 900, kRowH = 34, kTop = 10;
   const double height = kTop + rows.size() * kRowH + 44;
-  const LogScale s{lo, hi, kLabelW + 10, kLabelW + kPlotW};
+  const LogScale s{lo, hi, kLabelW + 10, kLabelW + kPlotW, axis};
   std::string out = fmt::format(
       "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{}\" width=\"{:.0f}\" "
       "height=\"{:.0f}\" viewBox=\"0 0 {:.0f} {:.0f}\">",

@@ -1,6 +1,5 @@
-// Inline SVG charts for the HTML report: rates with their intervals on a
-// log axis (race rates span decades: 2/s on a racing kernel, < 0.02/s on a
-// fixed one). Pure functions from numbers to markup; every label is escaped.
+// Inline SVG charts for the HTML report: per-trial failure fractions or
+// per-second rates with their intervals. Pure functions from numbers to markup; every label is escaped.
 #pragma once
 #include <string>
 #include <vector>
@@ -20,9 +19,13 @@ struct IntervalRow {
   std::vector<IntervalMark> marks;  // drawn one under the other within the row
 };
 
+// Rates span decades (2/s on a racing kernel, < 0.02/s on a fixed one): a
+// log axis. Per-trial failure fractions: a linear 0-100% axis.
+enum class Axis { LogRate, Fraction };
+
 // Horizontal dot-and-whisker chart, one row per cell.
 std::string interval_chart(const std::vector<IntervalRow>& rows, const std::string& axis_title,
-                           const std::string& aria_label);
+                           const std::string& aria_label, Axis axis = Axis::LogRate);
 
 // A small chart of one cell over nights: x = night, y = rate (log), a
 // whisker per night. `lo_axis`/`hi_axis` are shared by all cells so the

@@ -18,12 +18,12 @@ namespace {
 
 struct CompareFlags {
   report::CompareParams p;
-  std::string measure = "auto";
+  std::string measure = "per-trial";
 };
 
 void add_compare_flags(CLI::App* sub, CompareFlags& f) {
   sub->add_option("--alpha", f.p.alpha, "family-wise significance level, Holm across cells (default 0.05)");
-  sub->add_option("--measure", f.measure, "auto (= per-trial: load-robust), per-trial, per-second (Poisson on racing time)");
+  sub->add_option("--measure", f.measure, "per-trial (default: robust to host load) or per-second (Poisson on racing time)");
   sub->add_option("--min-difference", f.p.min_difference, "per-trial change that matters (default 0.3)");
   sub->add_option("--min-ratio", f.p.min_ratio, "rate ratio that matters (default 3)");
   sub->add_option("--min-rate-difference", f.p.min_rate_difference, "failures/s difference that matters (default 0.1)");
@@ -31,10 +31,9 @@ void add_compare_flags(CLI::App* sub, CompareFlags& f) {
 
 report::CompareParams compare_params(const CompareFlags& f) {
   report::CompareParams p = f.p;
-  if (f.measure == "auto") p.measure = report::Measure::Auto;
-  else if (f.measure == "per-trial") p.measure = report::Measure::PerTrial;
+  if (f.measure == "per-trial") p.measure = report::Measure::PerTrial;
   else if (f.measure == "per-second") p.measure = report::Measure::Exposure;
-  else throw usage_error("--measure must be auto, per-trial or per-second, got '" + f.measure + "'");
+  else throw usage_error("--measure must be per-trial or per-second, got '" + f.measure + "'");
   report::validate(p);
   return p;
 }

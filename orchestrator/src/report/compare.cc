@@ -100,7 +100,7 @@ CellComparison start(const std::string& name, const record::CellResult* a, const
     return c;
   }
   const bool both_exposed = c.sa.rate.exposure_s > 0 && c.sb.rate.exposure_s > 0;
-  c.measure = p.measure == Measure::Auto ? Measure::PerTrial : p.measure;
+  c.measure = p.measure;
   if (c.measure == Measure::Exposure && !both_exposed) {
     c.verdict = CellVerdict::Infrastructure;
     c.reason = "no racing time recorded: cannot compare failures per racing-second";
@@ -120,7 +120,6 @@ bool compared(const CellComparison& c) {
 
 const char* to_string(Measure m) {
   switch (m) {
-    case Measure::Auto: return "auto";
     case Measure::PerTrial: return "per-trial";
     case Measure::Exposure: return "per-racing-second";
   }

@@ -38,7 +38,7 @@
 
 namespace rb::report {
 
-enum class Measure { Auto, PerTrial, Exposure };
+enum class Measure { PerTrial, Exposure };
 enum class CellVerdict { Regression, Improvement, NoChange, Inconclusive, Infrastructure, Missing };
 const char* to_string(Measure m);
 const char* to_string(CellVerdict v);
@@ -55,7 +55,7 @@ CellStats cell_stats(const record::CellResult& c, double confidence = 0.95);
 
 struct CompareParams {
   double alpha = 0.05;             // family-wise, Holm across the compared cells
-  Measure measure = Measure::Auto;
+  Measure measure = Measure::PerTrial;  // per trial: robust to host load (docs/NIGHTLY.md)
   double min_difference = 0.3;     // per trial: smallest change in failure probability that matters
   double min_rate_difference = 0.1;  // per racing-second: rates closer than this are the same race
   double min_ratio = 3;            // rates within a factor of this are the same race

@@ -102,6 +102,12 @@ const std::vector<Row>& rows() {
       {{"bisect-step", "--p1", "2"}, "", 128, "--p1 '2'"},
       {{"bisect", "--good", "a", "--bad", "b", "--slots", "1000"}, "", 2, "--slots '1000'"},
       {{"bisect", "--good", "a", "--bad", "b", "--confidence", "5"}, "", 2, "--confidence '5'"},
+      {{"bisect", "--good", "a", "--bad", "b", "--confidence", "0.5"}, "", 2,
+       "--confidence '0.5': must be strictly between 0.5 and 1"},
+      {{"bisect", "--good", "a", "--bad", "b", "--min-rate", "0"}, "", 2, "--min-rate '0': must be strictly between 0 and 1"},
+      {{"bisect", "--good", "a", "--bad", "b", "--clean-power", "1"}, "", 2,
+       "--clean-power '1': must be strictly between 0 and 1"},
+      {{"bisect-step", "--min-rate", "2"}, "", 128, "--min-rate '2': must be strictly between 0 and 1"},
       {{"build", "--jobs", "0"}, "", 2, "--jobs '0'"},
       // Pool hosts (--connect URI[,slots=N]).
       {{"reproduce", "--connect", "localhost"}, "", 2, "--connect 'localhost': not a libvirt URI"},

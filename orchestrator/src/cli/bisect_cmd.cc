@@ -81,12 +81,10 @@ class VmTester : public bisect::Tester {
   std::map<std::string, kernel::BuildArtifact> artifacts_;
 };
 
-void check_flags(const BisectFlags& f) {
+// Single flags were checked by cli/flag_checks; the posterior's settings are
+// checked together, by the posterior itself.
+void check_posterior(const BisectFlags& f) {
   const auto& d = f.driver;
-  if (d.confidence <= 0.5 || d.confidence >= 1) throw usage_error("--confidence must be in (0.5, 1)");
-  if (!(f.step.rule.min_rate > 0 && f.step.rule.min_rate < 1)) throw usage_error("--min-rate must be in (0, 1)");
-  if (!(d.clean_power > 0 && d.clean_power < 1)) throw usage_error("--clean-power must be in (0, 1)");
-  if (!(d.budget > 0) || d.build_cost < 0) throw usage_error("--budget must be > 0 and --build-cost >= 0");
   try {
     bisect::CulpritPosterior(bisect::CommitGraph::linear(2), d.posterior);
   } catch (const std::invalid_argument& e) {
@@ -105,7 +103,7 @@ int run_bisect(BisectFlags f) {
   f.driver.posterior.fix = f.fix;
   f.driver.min_rate = f.step.rule.min_rate;
   f.driver.planner.trials_per_boot = f.step.trials_per_boot;
-  check_flags(f);
+  check_posterior(f);
   const fs::path repo = kernel::git_toplevel(f.step.source.empty() ? fs::current_path() : fs::path(f.step.source));
   const run::Settings settings = step_settings(f.step, repo);
   const run::Case& c = settings.kase;

@@ -33,6 +33,9 @@ Check reals(double lo, double hi) {
 Check probability() {
   return [](const std::string& flag, const CLI::Option& o) { v::probability(flag, o.as<double>()); };
 }
+Check open_reals(double lo, double hi) {
+  return [=](const std::string& flag, const CLI::Option& o) { v::open_range(flag, o.as<double>(), lo, hi); };
+}
 // For options given several times (--arg, --kernel): each value.
 Check each(std::function<void(const std::string& flag, const std::string& value)> f) {
   return [f](const std::string& flag, const CLI::Option& o) {
@@ -71,6 +74,9 @@ const std::vector<Row>& rows() {
       {"*", "--slots", ints(1, v::kMaxParallelVms)},
       {"*", "--fixed-factor", reals(0.001, 1000)},
       {"*", "--confidence", probability()},
+      {"bisect", "--confidence", open_reals(0.5, 1)},  // the top commit must hold most of the mass
+      {"*", "--min-rate", probability()},
+      {"*", "--clean-power", probability()},
       {"*", "--significance", probability()},
       {"*", "--p0", reals(0, 0.999999)},
       {"*", "--p1", probability()},

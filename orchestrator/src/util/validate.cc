@@ -141,11 +141,14 @@ void real_range(std::string_view what, double v, double lo, double hi) {
   }
 }
 
-void probability(std::string_view what, double v) {
-  std::ostringstream s;
+void open_range(std::string_view what, double v, double lo, double hi) {
+  std::ostringstream s, r;
   s << v;
-  if (!std::isfinite(v) || v <= 0 || v >= 1) refuse(what, s.str(), "must be strictly between 0 and 1");
+  r << "must be strictly between " << lo << " and " << hi;
+  if (!std::isfinite(v) || v <= lo || v >= hi) refuse(what, s.str(), r.str());
 }
+
+void probability(std::string_view what, double v) { open_range(what, v, 0, 1); }
 
 void output_file(std::string_view what, const fs::path& p) {
   if (p.empty()) refuse(what, "", "must not be empty");

@@ -62,6 +62,7 @@ void kernel_cmdline_length(std::string_view cmdline);
 // Numbers from flags and case files.
 void int_range(std::string_view what, int64_t value, int64_t lo, int64_t hi);
 void real_range(std::string_view what, double value, double lo, double hi);     // lo <= v <= hi, finite
+void open_range(std::string_view what, double value, double lo, double hi);     // lo < v < hi
 void probability(std::string_view what, double value);                          // 0 < v < 1
 
 // Output paths, checked before any work so a run never fails at its end.

@@ -20,7 +20,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       g++ make cmake pkg-config \
       libboost-dev libboost-filesystem-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
-      libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev libtomlplusplus-dev libssl-dev libvirt-dev \
+      libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev libtomlplusplus-dev libssl-dev libvirt-dev libxml2-dev \
  && rm -rf /var/lib/apt/lists/*
 COPY . /src
 RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=${PREFIX} \
@@ -38,7 +38,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       qemu-system-x86 \
       make gcc libc6-dev flex bison bc perl libelf-dev xz-utils lz4 git ccache linux-source-6.1 \
-      libboost-filesystem1.74.0 libsqlite3-0 libssl3 libfmt9 libtomlplusplus3 libvirt0 \
+      libboost-filesystem1.74.0 libsqlite3-0 libssl3 libfmt9 libtomlplusplus3 libvirt0 libxml2 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build ${PREFIX}/bin/racebisect ${PREFIX}/bin/racebisect
 COPY --from=build ${PREFIX}/libexec/racebisect ${PREFIX}/libexec/racebisect

@@ -163,5 +163,18 @@ TEST(Dockerfile, CopiesOnlyWhatCmakeInstalls) {
   EXPECT_TRUE(fs::is_regular_file(dest.path() / fs::path(entry).relative_path())) << entry;
 }
 
+// The image builds from the same -dev packages as a machine set up by
+// scripts/bootstrap: libxml2-dev was added there and not here, and the
+// image stopped building.
+TEST(Dockerfile, BuildsWithEveryDevPackageBootstrapInstalls) {
+  const std::string docker = read_file(kSource / "Dockerfile");
+  const std::string bootstrap = read_file(kSource / "scripts/bootstrap");
+  const std::regex dev(R"(\blib[a-z0-9.+-]*-dev\b)");
+  int packages = 0;
+  for (auto it = std::sregex_iterator(bootstrap.begin(), bootstrap.end(), dev); it != std::sregex_iterator(); ++it, ++packages)
+    EXPECT_TRUE(std::regex_search(docker, std::regex("\\b" + it->str() + "\\b"))) << it->str() << " is not in the Dockerfile";
+  EXPECT_GT(packages, 5);
+}
+
 }  // namespace
 }  // namespace rb

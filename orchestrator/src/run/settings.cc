@@ -1,6 +1,7 @@
 #include "run/settings.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <set>
@@ -11,6 +12,7 @@
 #include "util/fs.h"
 #include "util/hash.h"
 #include "run/paths.h"
+#include "vm/backend.h"
 
 namespace rb::run {
 
@@ -197,6 +199,16 @@ std::string Settings::identity() const {
   return h.hex();
 }
 
+std::string cpu_sharing_warning(const Settings& s, int cores) {
+  int vms = s.hosts.empty() ? s.jobs : 0;
+  for (const auto& h : s.hosts)
+    if (vm::libvirt_uri_runs_here(h.uri)) vms += h.slots;
+  if (vms * s.guest.vcpus <= cores) return "";
+  return fmt::format("{} VM(s) x {} vCPU(s) run at once on this machine's {} core(s): races slow down under load, "
+                     "so rates measured this way are lower than with {} VM(s) at a time",
+                     vms, s.guest.vcpus, cores, std::max(1, cores / s.guest.vcpus));
+}
+
 Settings resolve_settings(const Overrides& o, const fs::path& default_out) {
   Settings s;
   s.kase = load_case(o.case_file.empty() ? default_case_path() : fs::path(o.case_file));
@@ -225,6 +237,7 @@ Settings resolve_settings(const Overrides& o, const fs::path& default_out) {
     throw usage_error("--backend must be qemu or libvirt, got '" + o.backend + "'");
   if (!o.backend.empty()) s.backend = o.backend;
   pick_hosts(o, s);
+  if (const std::string w = cpu_sharing_warning(s, host_cores()); !w.empty()) spdlog::warn("{}", w);
   s.confidence = o.confidence.value_or(0.95);
   s.significance = o.significance.value_or(0.01);
   if (!(s.confidence > 0.5 && s.confidence < 1)) throw usage_error("--confidence must be in (0.5, 1)");

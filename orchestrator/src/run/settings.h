@@ -89,6 +89,12 @@ struct Settings {
 // Throws rb::Error(Usage) naming the offending flag or file; does no work.
 Settings resolve_settings(const Overrides& o, const std::filesystem::path& default_out);
 
+// Empty, or a warning that the VMs run at once on this machine (direct
+// --jobs, or pool slots on URIs that run here) want more vCPUs than it has
+// `cores`: a race slows down under load, so such a run (or a pool compared
+// with direct QEMU) measures the load as much as the kernel.
+std::string cpu_sharing_warning(const Settings& s, int cores);
+
 vm::Accel parse_accel(const std::string& s);
 
 }  // namespace rb::run

@@ -67,6 +67,9 @@ std::unique_ptr<Backend> make_libvirt_backend(const std::string& uri = "qemu:///
 // A URI whose libvirtd runs on this machine (qemu:///, qemu+unix://): the
 // place where scripts/start-libvirtd is the fix when it does not answer.
 bool libvirt_uri_is_local(std::string_view uri);
+// A URI whose VMs run on this machine's cores: a local one, or any
+// transport to a loopback host (qemu+ssh://root@localhost/system).
+bool libvirt_uri_runs_here(std::string_view uri);
 
 const char* to_string(Accel a);
 

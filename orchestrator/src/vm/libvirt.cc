@@ -487,6 +487,18 @@ bool libvirt_uri_is_local(std::string_view uri) {
   return uri.starts_with("qemu:///") || uri.starts_with("qemu+unix://");
 }
 
+bool libvirt_uri_runs_here(std::string_view uri) {
+  if (libvirt_uri_is_local(uri)) return true;
+  const auto scheme_end = uri.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  std::string_view host = uri.substr(scheme_end + 3);
+  host = host.substr(0, host.find_first_of("/?"));
+  if (const auto at = host.rfind('@'); at != std::string_view::npos) host = host.substr(at + 1);
+  if (host.starts_with("[")) host = host.substr(1, host.find(']') - 1);  // [::1]:22
+  else host = host.substr(0, host.find(':'));
+  return host == "localhost" || host.starts_with("127.") || host == "::1";
+}
+
 std::unique_ptr<Backend> make_libvirt_backend(const std::string& uri) {
   return std::make_unique<LibvirtBackend>(uri);
 }

@@ -37,5 +37,23 @@ TEST(LibvirtHost, LocalUris) {
   for (const auto& c : cases) EXPECT_EQ(libvirt_uri_is_local(c.uri), c.local) << c.uri;
 }
 
+// Where a pool's VMs share this machine's cores with each other.
+TEST(LibvirtHost, UrisThatRunHere) {
+  const struct {
+    const char* uri;
+    bool here;
+  } cases[] = {
+      {"qemu:///system", true},
+      {"qemu+unix:///system?socket=/run/x.sock", true},
+      {"qemu+ssh://root@localhost:2222/system?keyfile=/k", true},
+      {"qemu+ssh://root@127.0.0.1/system", true},
+      {"qemu+ssh://[::1]:22/system", true},
+      {"qemu+ssh://root@build-2.example/system", false},
+      {"qemu+tcp://10.0.0.7/system", false},
+      {"qemu+ssh://localhost.example/system", false},
+  };
+  for (const auto& c : cases) EXPECT_EQ(libvirt_uri_runs_here(c.uri), c.here) << c.uri;
+}
+
 }  // namespace
 }  // namespace rb::vm

@@ -14,7 +14,7 @@ namespace {
 // Maps a value to x (or y) pixels between lo and hi, on a log scale for
 // rates or a linear one for fractions; anything below lo (0 on a log scale)
 // goes to the floor, infinity and above hi to the ceiling.
-struct LogScale {
+struct Scale {
   double lo, hi, from_px, to_px;
   Axis axis = Axis::LogRate;
   double at(double v) const {
@@ -31,14 +31,14 @@ std::string tick_label(double v, Axis axis = Axis::LogRate) {
   return fmt::format("{:g}", v);
 }
 
-std::vector<double> tick_values(const LogScale& s) {
+std::vector<double> tick_values(const Scale& s) {
   std::vector<double> out;
   if (s.axis == Axis::Fraction) return {0, 0.25, 0.5, 0.75, 1};
   for (double v = s.lo; v <= s.hi * 1.0001; v *= 10) out.push_back(v);
   return out;
 }
 
-std::string decade_ticks(const LogScale& s, double y_top, double y_bottom, bool vertical) {
+std::string decade_ticks(const Scale& s, double y_top, double y_bottom, bool vertical) {
   std::string out;
   for (double v : tick_values(s)) {
     const double p = s.at(v);
@@ -54,7 +54,7 @@ std::string decade_ticks(const LogScale& s, double y_top, double y_bottom, bool 
 }
 
 // One whisker with its dot, horizontal at height y.
-std::string whisker(const LogScale& s, const IntervalMark& m, double y) {
+std::string whisker(const Scale& s, const IntervalMark& m, double y) {
   const double x0 = s.at(m.low), x1 = s.at(m.high), xe = s.at(m.estimate);
   const bool zero = !(m.estimate > 0);
   const bool open_end = !std::isfinite(m.high);
@@ -95,7 +95,7 @@ std::string interval_chart(const std::vector<IntervalRow>& rows, const std::stri
   const auto [lo, hi] = axis == Axis::Fraction ? std::pair<double, double>{0, 1} : log_axis_bounds(values);
   constexpr double kLabelW = 250, kPlotW = 900, kRowH = 34, kTop = 10;
   const double height = kTop + rows.size() * kRowH + 44;
-  const LogScale s{lo, hi, kLabelW + 10, kLabelW + kPlotW, axis};
+  const Scale s{lo, hi, kLabelW + 10, kLabelW + kPlotW, axis};
   std::string out = fmt::format(
       "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{}\" width=\"{:.0f}\" "
       "height=\"{:.0f}\" viewBox=\"0 0 {:.0f} {:.0f}\">",
@@ -118,7 +118,7 @@ std::string interval_chart(const std::vector<IntervalRow>& rows, const std::stri
 
 std::string trend_chart(const std::string& title, const std::vector<NightMark>& nights, double lo_axis, double hi_axis) {
   constexpr double kW = 250, kH = 120, kLeft = 34, kTop = 22, kBottom = 20;
-  const LogScale y{lo_axis, hi_axis, kH - kBottom, kTop};
+  const Scale y{lo_axis, hi_axis, kH - kBottom, kTop};
   std::string out = fmt::format(
       "<svg class=\"trend\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{0}\" width=\"{1:.0f}\" "
       "height=\"{2:.0f}\" viewBox=\"0 0 {1:.0f} {2:.0f}\"><text class=\"trend-title\" x=\"4\" y=\"14\">{3}</text>",

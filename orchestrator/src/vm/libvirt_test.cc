@@ -22,37 +22,28 @@ TEST(LibvirtHost, RefusedConnectionIsAHostFailure) {
   EXPECT_TRUE(r.host_failed) << r.error;
 }
 
-// Where scripts/start-libvirtd is the hint: only a daemon on this machine.
-TEST(LibvirtHost, LocalUris) {
+// local: where scripts/start-libvirtd is the hint (a daemon on this
+// machine); here: where a pool's VMs share this machine's cores.
+TEST(LibvirtHost, LocalUrisAndUrisThatRunHere) {
   const struct {
     const char* uri;
-    bool local;
+    bool local, here;
   } cases[] = {
-      {"qemu:///system", true},
-      {"qemu+unix:///system?socket=/run/x.sock", true},
-      {"qemu+ssh://root@127.0.0.1/system", false},
-      {"qemu+tcp://host/system", false},
-      {"test:///default", false},
+      {"qemu:///system", true, true},
+      {"qemu+unix:///system?socket=/run/x.sock", true, true},
+      {"qemu+ssh://root@127.0.0.1/system", false, true},
+      {"qemu+ssh://root@localhost:2222/system?keyfile=/k", false, true},
+      {"qemu+ssh://[::1]:22/system", false, true},
+      {"qemu+tcp://host/system", false, false},
+      {"test:///default", false, false},
+      {"qemu+ssh://root@build-2.example/system", false, false},
+      {"qemu+tcp://10.0.0.7/system", false, false},
+      {"qemu+ssh://localhost.example/system", false, false},
   };
-  for (const auto& c : cases) EXPECT_EQ(libvirt_uri_is_local(c.uri), c.local) << c.uri;
-}
-
-// Where a pool's VMs share this machine's cores with each other.
-TEST(LibvirtHost, UrisThatRunHere) {
-  const struct {
-    const char* uri;
-    bool here;
-  } cases[] = {
-      {"qemu:///system", true},
-      {"qemu+unix:///system?socket=/run/x.sock", true},
-      {"qemu+ssh://root@localhost:2222/system?keyfile=/k", true},
-      {"qemu+ssh://root@127.0.0.1/system", true},
-      {"qemu+ssh://[::1]:22/system", true},
-      {"qemu+ssh://root@build-2.example/system", false},
-      {"qemu+tcp://10.0.0.7/system", false},
-      {"qemu+ssh://localhost.example/system", false},
-  };
-  for (const auto& c : cases) EXPECT_EQ(libvirt_uri_runs_here(c.uri), c.here) << c.uri;
+  for (const auto& c : cases) {
+    EXPECT_EQ(libvirt_uri_is_local(c.uri), c.local) << c.uri;
+    EXPECT_EQ(libvirt_uri_runs_here(c.uri), c.here) << c.uri;
+  }
 }
 
 }  // namespace

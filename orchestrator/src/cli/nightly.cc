@@ -155,11 +155,11 @@ std::vector<std::function<int()>> add_nightly(CLI::App& app) {
   n->add_flag("--pin", nf->pin, "pin this night as the baseline afterwards");
   n->add_option("--db", nf->db, "history database (default <cache>/history.db)");
   n->add_option("--out", nf->o.out, "report directory (default racebisect-nightly/<time>-<matrix>)");
-  n->add_option("--jobs,-j", nf->o.jobs, "parallel VMs (default: host cores / vCPUs)");
+  n->add_option("--jobs,-j", nf->o.jobs, "parallel VMs (default: host cores / vCPUs; with --connect: VMs at once over all slots, default all)");
   n->add_option("--accel", nf->o.accel, "auto, kvm or tcg");
   n->add_option("--backend", nf->o.backend, "qemu or libvirt");
   n->add_option("--connect", nf->o.connect,
-                  "URI[,slots=N]: run VMs on this libvirt host (repeat for a pool; replaces --jobs; see docs/FLEET.md)");
+                  "URI[,slots=N]: run VMs on this libvirt host (repeat for a pool; --jobs caps the VMs at once; see docs/FLEET.md)");
   add_compare_flags(n, nf->cmp);
 
   auto cf = std::make_shared<CompareCmdFlags>();

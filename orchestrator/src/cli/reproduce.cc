@@ -99,13 +99,13 @@ std::function<int()> add_reproduce(CLI::App& app) {
   sub->add_option("--mapping", o.mapping, "guest mapping (uffd-race: noreserve|reserved)");
   sub->add_option("--arg", o.args, "extra guest test argument KEY=VALUE");
   sub->add_option("--signature", o.signature, "also count a crash whose title contains this text as a failure");
-  sub->add_option("--jobs,-j", o.jobs, "parallel VMs (default: host cores / vCPUs)");
+  sub->add_option("--jobs,-j", o.jobs, "parallel VMs (default: host cores / vCPUs; with --connect: VMs at once over all slots, default all)");
   sub->add_flag("--all-kernels", o.all_kernels, "also run the case's extra kernels");
   sub->add_option("--json", f->json, "write results as JSON to this file");
   sub->add_option("--out", o.out, "bundle directory (default racebisect-runs/<time>-<case>)");
   sub->add_option("--backend", o.backend, "qemu or libvirt");
   sub->add_option("--connect", o.connect,
-                  "URI[,slots=N]: run VMs on this libvirt host (repeat for a pool; replaces --jobs; see docs/FLEET.md)");
+                  "URI[,slots=N]: run VMs on this libvirt host (repeat for a pool; --jobs caps the VMs at once; see docs/FLEET.md)");
   sub->add_option("--accel", o.accel, "auto (probe KVM, fall back to TCG), kvm or tcg");
   sub->add_option("--confidence", o.confidence, "interval confidence (default 0.95)");
   sub->add_option("--significance", o.significance, "significance level of the comparison (default 0.01)");

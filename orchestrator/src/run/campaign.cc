@@ -71,16 +71,21 @@ class BootLoop {
     // A worker's exception (a throwing observer) reaches the caller, where it
     // becomes exit 3 with its message, instead of std::terminate.
     WorkerGroup slots;
-    for (const size_t host : pool_.slot_hosts()) slots.spawn([this, &slots, host] { slot(slots, host); });
+    for (size_t i = 0; i < pool_.slot_hosts().size(); ++i) slots.spawn([this, &slots, i] { slot(slots, i); });
     slots.join();
     res_.hosts = pool_.hosts();
     res_.stranded = pool_.stranded();
   }
 
  private:
-  void slot(const WorkerGroup& group, size_t host) {
+  void slot(const WorkerGroup& group, size_t slot) {
+    const size_t host = pool_.slot_hosts()[slot];
     std::unique_lock lock(mu_);
-    while (!stop_requested() && !group.failing() && pool_.up(host)) {
+    while (!done_ && !stop_requested() && !group.failing() && pool_.up(host)) {
+      if (!pool_.may_start(slot)) {  // under a --jobs cap: another slot's turn
+        cv_.wait_for(lock, std::chrono::milliseconds(200));
+        continue;
+      }
       int attempt = 0;
       std::optional<BootTask> task;
       if (auto r = pool_.take_retry()) {
@@ -90,17 +95,22 @@ class BootLoop {
         ++running_[task->kernel];
       }
       if (!task) {
-        if (in_flight_ == 0) break;
+        if (in_flight_ == 0) {
+          done_ = true;  // slots waiting for their turn stop too
+          break;
+        }
         // Another VM's results may make the schedule want more (a patched
         // kernel waits for the unpatched bound): wait for a boot to end.
         cv_.wait_for(lock, std::chrono::milliseconds(200));
         continue;
       }
       ++in_flight_;
+      pool_.started(slot);
       lock.unlock();
       BootRecord b = boot(*task, host, attempt);
       lock.lock();
       --in_flight_;
+      pool_.ended(slot);
       if (!pool_.finished(host, *task, attempt, b)) {
         --running_[task->kernel];
         schedule_.on_boot(task->kernel, b);
@@ -139,6 +149,7 @@ class BootLoop {
   std::condition_variable cv_;
   std::vector<int> running_;
   int in_flight_ = 0;
+  bool done_ = false;  // the schedule wants nothing more and nothing runs
 };
 
 }  // namespace

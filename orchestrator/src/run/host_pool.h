@@ -34,12 +34,20 @@ struct Retry {
 
 class HostPool {
  public:
-  // No hosts: one local host with `jobs` slots.
+  // No hosts: one local host with `jobs` slots. With hosts, `jobs` (when
+  // positive and below the slots of all hosts) caps the VMs run at once.
   HostPool(const std::vector<vm::Host>& hosts, int jobs);
 
   // The host of every VM slot, slots of one host interleaved with the
   // others' so that a small run still spreads over all hosts.
-  std::vector<size_t> slot_hosts() const;
+  const std::vector<size_t>& slot_hosts() const { return slot_host_; }
+  // Whether the worker of `slot` may start a boot now. Without a cap, always.
+  // Under one, no more than the cap run at once, and the idle slots of hosts
+  // still up take turns (the next after the last started), so one VM at a
+  // time still reaches every host.
+  bool may_start(size_t slot) const;
+  void started(size_t slot);
+  void ended(size_t slot);
   bool up(size_t host) const { return !hosts_[host].down; }
   const std::string& uri(size_t host) const { return hosts_[host].uri; }
 
@@ -56,6 +64,11 @@ class HostPool {
  private:
   std::vector<HostState> hosts_;
   std::deque<Retry> retries_;
+  std::vector<size_t> slot_host_;
+  std::vector<bool> busy_;
+  int at_once_ = 0;  // the cap (all slots when there is none)
+  int running_ = 0;
+  size_t turn_ = 0;  // the slot that may start next under a cap
 };
 
 }  // namespace rb::run

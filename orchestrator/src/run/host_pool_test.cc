@@ -27,6 +27,60 @@ TEST(HostPool, SlotsOfHostsInterleave) {
   EXPECT_EQ(p.slot_hosts(), (std::vector<size_t>{0, 1, 0}));
 }
 
+TEST(HostPool, WithoutACapEverySlotMayStart) {
+  HostPool p({{"a", 2}, {"b", 1}}, 0);
+  for (size_t slot = 0; slot < 3; ++slot) {
+    EXPECT_TRUE(p.may_start(slot));
+    p.started(slot);
+  }
+}
+
+// --jobs below the pool's slots: no more boots at once than that, and the
+// idle slots take turns, so that one VM at a time still reaches every host.
+TEST(HostPool, UnderACapSlotsTakeTurnsAndNoMoreRunAtOnce) {
+  HostPool p({{"a", 1}, {"b", 1}}, 1);
+  std::vector<int> boots_on(2, 0);
+  for (int round = 0; round < 6; ++round) {
+    std::vector<size_t> allowed;
+    for (size_t slot = 0; slot < 2; ++slot)
+      if (p.may_start(slot)) allowed.push_back(slot);
+    ASSERT_EQ(allowed.size(), 1u) << "round " << round;
+    p.started(allowed[0]);
+    EXPECT_FALSE(p.may_start(0));
+    EXPECT_FALSE(p.may_start(1));
+    ++boots_on[p.slot_hosts()[allowed[0]]];
+    p.ended(allowed[0]);
+  }
+  EXPECT_EQ(boots_on, (std::vector<int>{3, 3}));
+}
+
+TEST(HostPool, UnderACapABusySlotDoesNotHoldTheTurn) {
+  HostPool p({{"a", 1}, {"b", 1}, {"c", 1}}, 2);
+  p.started(0);
+  p.started(1);
+  EXPECT_FALSE(p.may_start(2));  // two at once
+  p.ended(1);
+  ASSERT_TRUE(p.may_start(2));
+  p.started(2);
+  p.ended(2);
+  // Slot 0 would be next but is still busy: the next idle slot goes.
+  EXPECT_TRUE(p.may_start(1));
+  EXPECT_FALSE(p.may_start(0));
+}
+
+TEST(HostPool, UnderACapADownHostLosesItsTurn) {
+  HostPool p({{"a", 1}, {"b", 1}}, 1);
+  ASSERT_TRUE(p.may_start(0));
+  p.started(0);
+  p.finished(0, {.kernel = 0, .trials = 1, .boot = 1}, 0, boot_on("a", true));
+  p.ended(0);
+  EXPECT_TRUE(p.may_start(1));
+  p.started(1);
+  p.ended(1);
+  EXPECT_TRUE(p.may_start(1));
+  EXPECT_FALSE(p.may_start(0));
+}
+
 TEST(HostPool, AFailedHostIsDownAndItsTaskRunsAgain) {
   HostPool p({{"a", 1}, {"b", 1}}, 0);
   const BootTask t{.kernel = 1, .trials = 4, .boot = 7};

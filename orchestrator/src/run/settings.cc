@@ -161,12 +161,14 @@ SequentialDesign pick_design(const Overrides& o, const std::vector<KernelVariant
 void pick_hosts(const Overrides& o, Settings& s) {
   s.hosts = vm::parse_connects(o.connect);
   if (s.hosts.empty()) return;
-  if (o.jobs) throw usage_error("--jobs cannot be combined with --connect: give each host its slots (URI,slots=N)");
   if (o.backend == "qemu") throw usage_error("--backend qemu cannot be combined with --connect (hosts run libvirt)");
   s.backend = "libvirt";
-  s.jobs = 0;
-  for (const auto& h : s.hosts) s.jobs += h.slots;
-  check_range("--connect (total slots)", s.jobs, 1, 256);
+  int slots = 0;
+  for (const auto& h : s.hosts) slots += h.slots;
+  check_range("--connect (total slots)", slots, 1, 256);
+  // --jobs with a pool: at most that many VMs at once over all its slots.
+  s.jobs = o.jobs.value_or(slots);
+  check_range("--jobs (VMs at once over the --connect slots)", s.jobs, 1, slots);
 }
 
 }  // namespace
@@ -203,6 +205,7 @@ std::string cpu_sharing_warning(const Settings& s, int cores) {
   int vms = s.hosts.empty() ? s.jobs : 0;
   for (const auto& h : s.hosts)
     if (vm::libvirt_uri_runs_here(h.uri)) vms += h.slots;
+  if (!s.hosts.empty()) vms = std::min(vms, s.jobs);  // the --jobs cap
   if (vms * s.guest.vcpus <= cores) return "";
   return fmt::format("{} VM(s) x {} vCPU(s) run at once on this machine's {} core(s): races slow down under load, "
                      "so rates measured this way are lower than with {} VM(s) at a time",

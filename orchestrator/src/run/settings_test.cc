@@ -48,7 +48,7 @@ const BadRow kBad[] = {
     {"connect not a URI", [](Overrides& o) { o.connect = {"localhost"}; }, "--connect 'localhost'"},
     {"connect zero slots", [](Overrides& o) { o.connect = {"qemu:///system,slots=0"}; }, "slots"},
     {"connect twice", [](Overrides& o) { o.connect = {"qemu:///system", "qemu:///system"}; }, "twice"},
-    {"connect with jobs", [](Overrides& o) { o.connect = {"qemu:///system"}; o.jobs = 2; }, "--jobs"},
+    {"connect with more jobs than slots", [](Overrides& o) { o.connect = {"qemu:///system"}; o.jobs = 2; }, "--jobs"},
     {"connect with qemu backend",
      [](Overrides& o) { o.connect = {"qemu:///system"}; o.backend = "qemu"; }, "--backend"},
 };
@@ -117,8 +117,10 @@ TEST(Settings, ConnectMakesAPoolOfLibvirtSlots) {
   EXPECT_EQ(s.hosts[0].uri, "qemu:///system");
   EXPECT_EQ(s.hosts[0].slots, 2);
   EXPECT_EQ(s.hosts[1].slots, 1);
-  EXPECT_EQ(s.jobs, 3);
+  EXPECT_EQ(s.jobs, 3);  // every slot at once
   EXPECT_EQ(s.backend, "libvirt");
+  o.jobs = 1;  // one VM at a time over the pool
+  EXPECT_EQ(resolve_settings(o, "/tmp/out").jobs, 1);
   const Settings plain = resolve_settings(seed(), "/tmp/out");
   EXPECT_TRUE(plain.hosts.empty());
   EXPECT_EQ(plain.backend, "qemu");
@@ -140,6 +142,7 @@ TEST(Settings, WarnsWhenVmsAtOnceWantMoreCoresThanThisMachineHas) {
       {"two VMs on 2 cores", {}, 2, 2, true},
       {"two VMs on 4 cores", {}, 2, 4, false},
       {"pool: local + ssh to localhost, 2 cores", {"qemu:///system", "qemu+ssh://root@localhost:2222/system"}, {}, 2, true},
+      {"pool: local + ssh to localhost, one VM at once", {"qemu:///system", "qemu+ssh://root@localhost:2222/system"}, 1, 2, false},
       {"pool: local + a remote host, 2 cores", {"qemu:///system", "qemu+ssh://root@build-2/system"}, {}, 2, false},
       {"pool: two remote hosts", {"qemu+ssh://a/system,slots=4", "qemu+ssh://b/system"}, {}, 2, false},
   };

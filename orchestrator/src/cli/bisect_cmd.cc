@@ -108,9 +108,12 @@ int run_bisect(BisectFlags f) {
   const run::Settings settings = step_settings(f.step, repo);
   const run::Case& c = settings.kase;
   auto range = bisect::commit_range(repo, f.good, f.bad);
-  if (f.driver.slots <= 0) {
-    const int cores = std::max(1u, std::thread::hardware_concurrency());
-    f.driver.slots = std::max(1, cores / std::max(1, settings.guest.vcpus));
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  if (f.driver.slots <= 0) f.driver.slots = std::max(1, cores / std::max(1, settings.guest.vcpus));
+  if (settings.hosts.empty() && f.driver.slots != settings.jobs) {  // the settings warned for their own --jobs
+    run::Settings at_once = settings;
+    at_once.jobs = f.driver.slots;
+    if (const std::string w = run::cpu_sharing_warning(at_once, cores); !w.empty()) spdlog::warn("{}", w);
   }
   store::Store db(f.step.db.empty() ? cache_root() / "history.db" : fs::path(f.step.db));
   const std::string key = bisect_session_key(settings, range.commits.front(), range.commits.back(), f.fix);

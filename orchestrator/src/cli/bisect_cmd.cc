@@ -110,11 +110,9 @@ int run_bisect(BisectFlags f) {
   auto range = bisect::commit_range(repo, f.good, f.bad);
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   if (f.driver.slots <= 0) f.driver.slots = std::max(1, cores / std::max(1, settings.guest.vcpus));
-  if (settings.hosts.empty() && f.driver.slots != settings.jobs) {  // the settings warned for their own --jobs
-    run::Settings at_once = settings;
-    at_once.jobs = f.driver.slots;
-    if (const std::string w = run::cpu_sharing_warning(at_once, cores); !w.empty()) spdlog::warn("{}", w);
-  }
+  if (settings.hosts.empty() && f.driver.slots != settings.jobs)  // the settings warned for their own --jobs
+    if (const std::string w = run::cpu_sharing_warning(f.driver.slots, settings.guest.vcpus, cores); !w.empty())
+      spdlog::warn("{}", w);
   store::Store db(f.step.db.empty() ? cache_root() / "history.db" : fs::path(f.step.db));
   const std::string key = bisect_session_key(settings, range.commits.front(), range.commits.back(), f.fix);
   const int64_t session = db.session(key, "bisect",

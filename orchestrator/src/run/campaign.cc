@@ -95,7 +95,7 @@ class BootLoop {
         ++running_[task->kernel];
       }
       if (!task) {
-        if (in_flight_ == 0) {
+        if (pool_.running() == 0) {
           done_ = true;  // slots waiting for their turn stop too
           break;
         }
@@ -104,12 +104,10 @@ class BootLoop {
         cv_.wait_for(lock, std::chrono::milliseconds(200));
         continue;
       }
-      ++in_flight_;
       pool_.started(slot);
       lock.unlock();
       BootRecord b = boot(*task, host, attempt);
       lock.lock();
-      --in_flight_;
       pool_.ended(slot);
       if (!pool_.finished(host, *task, attempt, b)) {
         --running_[task->kernel];
@@ -148,7 +146,6 @@ class BootLoop {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<int> running_;
-  int in_flight_ = 0;
   bool done_ = false;  // the schedule wants nothing more and nothing runs
 };
 

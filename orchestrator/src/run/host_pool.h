@@ -48,6 +48,7 @@ class HostPool {
   bool may_start(size_t slot) const;
   void started(size_t slot);
   void ended(size_t slot);
+  int running() const { return running_; }  // boots started and not ended
   bool up(size_t host) const { return !hosts_[host].down; }
   const std::string& uri(size_t host) const { return hosts_[host].uri; }
 

@@ -206,10 +206,14 @@ std::string cpu_sharing_warning(const Settings& s, int cores) {
   for (const auto& h : s.hosts)
     if (vm::libvirt_uri_runs_here(h.uri)) vms += h.slots;
   if (!s.hosts.empty()) vms = std::min(vms, s.jobs);  // the --jobs cap
-  if (vms * s.guest.vcpus <= cores) return "";
+  return cpu_sharing_warning(vms, s.guest.vcpus, cores);
+}
+
+std::string cpu_sharing_warning(int vms, int vcpus, int cores) {
+  if (vms * vcpus <= cores) return "";
   return fmt::format("{} VM(s) x {} vCPU(s) run at once on this machine's {} core(s): races slow down under load, "
                      "so rates measured this way are lower than with {} VM(s) at a time",
-                     vms, s.guest.vcpus, cores, std::max(1, cores / s.guest.vcpus));
+                     vms, vcpus, cores, std::max(1, cores / vcpus));
 }
 
 Settings resolve_settings(const Overrides& o, const fs::path& default_out) {

@@ -94,6 +94,8 @@ Settings resolve_settings(const Overrides& o, const std::filesystem::path& defau
 // `cores`: a race slows down under load, so such a run (or a pool compared
 // with direct QEMU) measures the load as much as the kernel.
 std::string cpu_sharing_warning(const Settings& s, int cores);
+// The same for `vms` VMs of `vcpus` each (bisect's --slots).
+std::string cpu_sharing_warning(int vms, int vcpus, int cores);
 
 vm::Accel parse_accel(const std::string& s);
 

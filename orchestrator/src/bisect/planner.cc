@@ -89,17 +89,20 @@ bool Planner::built(int commit) const {
 }
 
 Planner::Channel Planner::channel(int t) const {
-  // An affected commit fails at the common rate, or (rate_change) at a
-  // fraction of it: the planner must not expect more of a clean run than
-  // the posterior will take from it.
+  // An affected commit fails at the common rate, or at a fraction of it
+  // when it lies between the culprit and a later rate change: the planner
+  // must not expect more of a clean run than the posterior will take from
+  // it. The change point is uniform after the culprit, so an affected commit
+  // precedes it with probability about 1/2.
   const auto& P = post_.params();
+  const double low = P.rate_change / 2;
   std::vector<double> grid, w;
   for (size_t j = 0; j < post_.rate_grid().size(); ++j) {
     grid.push_back(post_.rate_grid()[j]);
-    w.push_back(post_.rate_posterior()[j] * (1 - P.rate_change));
+    w.push_back(post_.rate_posterior()[j] * (1 - low));
     for (double f : P.change_factors) {
       grid.push_back(post_.rate_grid()[j] * f);
-      w.push_back(post_.rate_posterior()[j] * P.rate_change / P.change_factors.size());
+      w.push_back(post_.rate_posterior()[j] * low / P.change_factors.size());
     }
   }
   const int b = params_.trials_per_boot;

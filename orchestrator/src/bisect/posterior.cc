@@ -92,6 +92,7 @@ CulpritPosterior::CulpritPosterior(const CommitGraph& graph, PosteriorParams par
   row_dirty_.assign(n, false);
   new_row_.assign(n, {});
   old_row_.assign(n, {});
+  low_row_.assign(n, {});
 }
 
 void CulpritPosterior::observe(int commit, BootCount boot) {
@@ -110,6 +111,7 @@ void CulpritPosterior::reset(int commit) {
   boots_[commit].clear();
   new_row_[commit].clear();
   old_row_[commit].clear();
+  low_row_[commit].clear();
   dirty_ = true;
 }
 
@@ -130,33 +132,37 @@ void CulpritPosterior::observe(int commit, int trials, int failures, int per_boo
 void CulpritPosterior::build_rows(int x) const {
   const auto& P = params_;
   const int R = static_cast<int>(P.dispersion.size()), NP = P.rate_points, NE = P.flake_points;
-  std::vector<std::pair<double, double>> mix{{1.0, std::log1p(-P.rate_change)}};
-  for (double f : P.change_factors)
-    if (P.rate_change > 0) mix.push_back({f, std::log(P.rate_change / P.change_factors.size())});
+  const int F = P.rate_change > 0 ? static_cast<int>(P.change_factors.size()) : 0;
   auto sum_boots = [&](double p, double rho) {
     double s = 0;
     for (const auto& [tk, count] : boots_[x]) s += count * boot_log_lik(tk.first, tk.second, p, rho);
     return s;
   };
-  std::vector<double> A(R * NP), C(R * NE);
+  // A: affected at p; L[f]: affected at the lowered rate; C: clean (flake e).
+  std::vector<double> A(R * NP), L(F * R * NP), C(R * NE);
   for (int r = 0; r < R; ++r) {
     const double rho = P.dispersion[r];
     for (int j = 0; j < NP; ++j) {
-      std::vector<double> terms;
       const double p = p_grid_[j];
-      for (const auto& [f, lw] : mix) terms.push_back(lw + sum_boots(std::max(p * f, std::min(p, P.change_floor)), rho));
-      A[r * NP + j] = log_sum_exp(terms.data(), terms.size());
+      A[r * NP + j] = sum_boots(p, rho);
+      for (int f = 0; f < F; ++f)
+        L[(f * R + r) * NP + j] = sum_boots(std::max(p * P.change_factors[f], std::min(p, P.change_floor)), rho);
     }
     for (int i = 0; i < NE; ++i) C[r * NE + i] = sum_boots(e_grid_[i], rho);
   }
+  const size_t T = theta_.size();
   auto& nr = new_row_[x];
   auto& orow = old_row_[x];
-  nr.resize(theta_.size());
-  orow.resize(theta_.size());
-  for (size_t t = 0; t < theta_.size(); ++t) {
-    const double a = A[theta_[t].r * NP + theta_[t].p], c = C[theta_[t].r * NE + theta_[t].e];
+  auto& low = low_row_[x];
+  nr.resize(T);
+  orow.resize(T);
+  low.resize(F * T);
+  for (size_t t = 0; t < T; ++t) {
+    const Theta& th = theta_[t];
+    const double a = A[th.r * NP + th.p], c = C[th.r * NE + th.e];
     nr[t] = P.fix ? c : a;
     orow[t] = P.fix ? a : c;
+    for (int f = 0; f < F; ++f) low[f * T + t] = L[(f * R + th.r) * NP + th.p] - c;
   }
   row_dirty_[x] = false;
 }
@@ -165,90 +171,201 @@ void CulpritPosterior::ensure() const {
   if (dirty_) recompute();
 }
 
-void CulpritPosterior::recompute() const {
+// Groups culprits by signature (which tested commits descend from them) and
+// sums each group's no-change log-likelihood over theta.
+void CulpritPosterior::build_groups() const {
   const int n = size();
   const size_t T = theta_.size();
-  std::vector<int> tested;
+  tested_.clear();
   for (int x = 0; x < n; ++x)
     if (!boots_[x].empty()) {
       if (row_dirty_[x] || new_row_[x].empty()) build_rows(x);
-      tested.push_back(x);
+      tested_.push_back(x);
     }
-  const int k = static_cast<int>(tested.size());
+  const int k = static_cast<int>(tested_.size());
 
   std::vector<double> base(T);
   for (size_t t = 0; t < T; ++t) base[t] = theta_[t].log_prior;
-  for (int x : tested)
+  for (int x : tested_)
     for (size_t t = 0; t < T; ++t) base[t] += old_row_[x][t];
 
-  // Signature of each culprit: which tested commits it is an ancestor of.
   std::vector<Bits> sig(n, Bits(k));
-  for (int j = 0; j < k; ++j) graph_.ancestors(tested[j]).for_each([&](int c) { sig[c].set(j); });
+  for (int j = 0; j < k; ++j) graph_.ancestors(tested_[j]).for_each([&](int c) { sig[c].set(j); });
   std::map<std::vector<uint64_t>, int> ids;
-  struct Group {
-    Bits bits;
-    double mass = 0;
-    std::vector<double> sum;  // log prior(theta) + log L(group, theta)
-    double log_lik = kNegInf;
-  };
-  std::vector<Group> groups;
+  groups_.clear();
   group_.assign(n, -1);
   for (int c = 0; c < n; ++c) {
-    auto [it, fresh] = ids.try_emplace(sig[c].words(), static_cast<int>(groups.size()));
-    if (fresh) groups.push_back({sig[c], 0, {}, kNegInf});
+    auto [it, fresh] = ids.try_emplace(sig[c].words(), static_cast<int>(groups_.size()));
+    if (fresh) groups_.push_back({sig[c], {}, kNegInf});
     group_[c] = it->second;
-    groups[it->second].mass += prior_[c];
   }
 
   // Each group's sum starts from the largest already-summed subset: in a
   // linear history that is the previous segment, one row away.
-  std::vector<int> order(groups.size());
+  std::vector<int> order(groups_.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int a, int b) { return groups[a].bits.count() < groups[b].bits.count(); });
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return groups_[a].bits.count() < groups_[b].bits.count(); });
   std::vector<int> done;
   for (int g : order) {
-    Group& G = groups[g];
+    Group& G = groups_[g];
     int from = -1;
     if (done.size() <= 512)
       for (int h : done)
-        if (groups[h].bits.subset_of(G.bits) && (from < 0 || groups[h].bits.count() > groups[from].bits.count()))
+        if (groups_[h].bits.subset_of(G.bits) && (from < 0 || groups_[h].bits.count() > groups_[from].bits.count()))
           from = h;
-    G.sum = from >= 0 ? groups[from].sum : base;
+    G.sum = from >= 0 ? groups_[from].sum : base;
     G.bits.for_each([&](int j) {
-      if (from >= 0 && groups[from].bits.test(j)) return;
-      const auto& nr = new_row_[tested[j]];
-      const auto& orow = old_row_[tested[j]];
+      if (from >= 0 && groups_[from].bits.test(j)) return;
+      const auto& nr = new_row_[tested_[j]];
+      const auto& orow = old_row_[tested_[j]];
       for (size_t t = 0; t < T; ++t) G.sum[t] += nr[t] - orow[t];
     });
     G.log_lik = log_sum_exp(G.sum.data(), T);
     done.push_back(g);
   }
+}
 
-  std::vector<double> lw(groups.size(), kNegInf);
-  for (size_t g = 0; g < groups.size(); ++g)
-    if (groups[g].mass > 0) lw[g] = std::log(groups[g].mass) + groups[g].log_lik;
-  const double z = log_sum_exp(lw.data(), lw.size());
+// counts_[c][h]: how many of c's change points fall in group h. Groups only
+// change when a commit is tested for the first time, so this is redone then.
+void CulpritPosterior::count_change_points() const {
+  const int n = size(), G = static_cast<int>(groups_.size());
+  if (counted_for_ == tested_ && static_cast<int>(counts_.size()) == n) return;
+  counted_for_ = tested_;
+  counts_.assign(n, std::vector<int>(G, 0));
+  n_changes_.assign(n, 0);
+  if (params_.rate_change == 0) return;
+  if (graph_.is_linear()) {
+    // Change points are the nodes after c (regression) or 1..c-1 (fix).
+    std::vector<int> seen(G, 0);
+    int total = 0;
+    for (int i = 0; i < n; ++i) {
+      const int c = params_.fix ? i : n - 1 - i;
+      counts_[c] = seen;
+      n_changes_[c] = total;
+      if (!params_.fix || c > 0) ++seen[group_[c]], ++total;
+    }
+    return;
+  }
+  auto add = [&](int c, int k) {
+    ++counts_[c][group_[k]];
+    ++n_changes_[c];
+  };
+  for (int x = 1; x < n; ++x)
+    graph_.ancestors(x).for_each([&](int a) {
+      if (a == x) return;
+      if (params_.fix) {
+        if (a != 0) add(x, a);  // x's change points are its ancestors but node 0
+      } else {
+        add(a, x);  // a's change points are its descendants
+      }
+    });
+}
 
-  prob_.assign(n, 0.0);
+// The change hypothesis (culprit in group g, rate final from group h on, factor
+// f) over theta: h's no-change sum with the commits between them lowered.
+std::vector<double> CulpritPosterior::change_sum(int g, int h, int f) const {
+  const size_t T = theta_.size();
+  std::vector<double> v = groups_[h].sum;
+  const Bits& a = groups_[g].bits;
+  const Bits& b = groups_[h].bits;
+  for (int j = 0; j < a.size(); ++j)
+    if (a.test(j) != b.test(j)) {
+      const double* d = low_row_[tested_[j]].data() + f * T;
+      for (size_t t = 0; t < T; ++t) v[t] += d[t];
+    }
+  return v;
+}
+
+// pair_lik_[g * G + h]: log of the mean over factors of the likelihood of a
+// change hypothesis, for every pair some culprit needs.
+void CulpritPosterior::sum_change_pairs() const {
+  const int n = size(), G = static_cast<int>(groups_.size());
+  const int F = static_cast<int>(params_.change_factors.size());
+  pair_lik_.assign(static_cast<size_t>(G) * G, kNegInf);
+  if (params_.rate_change == 0) return;
+  std::vector<bool> needed(static_cast<size_t>(G) * G, false);
   for (int c = 0; c < n; ++c)
-    if (prior_[c] > 0) prob_[c] = std::exp(groups[group_[c]].log_lik - z) * prior_[c];
-  prob_new_ = graph_.ancestor_sums(prob_);
-  for (double& p : prob_new_) p = std::min(1.0, p);
+    for (int h = 0; h < G; ++h)
+      if (counts_[c][h]) needed[group_[c] * G + h] = true;
+  for (int g = 0; g < G; ++g)
+    for (int h = 0; h < G; ++h) {
+      if (!needed[g * G + h]) continue;
+      std::vector<double> per_f;
+      for (int f = 0; f < F; ++f) {
+        const auto v = change_sum(g, h, f);
+        per_f.push_back(log_sum_exp(v.data(), v.size()));
+      }
+      pair_lik_[g * G + h] = log_sum_exp(per_f.data(), per_f.size()) - std::log(F);
+    }
+}
 
+// log P(c, data): no change, or a change at one of c's change points,
+// each equally likely.
+double CulpritPosterior::culprit_log_weight(int c) const {
+  if (prior_[c] <= 0) return kNegInf;
+  const int g = group_[c], G = static_cast<int>(groups_.size());
+  const double nc = groups_[g].log_lik;
+  if (n_changes_[c] == 0) return std::log(prior_[c]) + nc;
+  std::vector<double> terms{std::log1p(-params_.rate_change) + nc};
+  const double each = std::log(params_.rate_change / n_changes_[c]);
+  for (int h = 0; h < G; ++h)
+    if (counts_[c][h]) terms.push_back(each + std::log(counts_[c][h]) + pair_lik_[g * G + h]);
+  return std::log(prior_[c]) + log_sum_exp(terms.data(), terms.size());
+}
+
+// Marginals of rate, flake rate and rho: every hypothesis's theta vector,
+// weighted by its share of the posterior.
+void CulpritPosterior::sum_marginals(double z) const {
   const auto& P = params_;
+  const int n = size(), G = static_cast<int>(groups_.size());
+  const int F = static_cast<int>(P.change_factors.size());
+  std::vector<double> w_nc(G, 0.0), w_pair(static_cast<size_t>(G) * G, 0.0);
+  for (int c = 0; c < n; ++c) {
+    if (prior_[c] <= 0) continue;
+    const int g = group_[c];
+    const double keep = n_changes_[c] ? 1 - P.rate_change : 1.0;
+    w_nc[g] += prior_[c] * keep * std::exp(groups_[g].log_lik - z);
+    for (int h = 0; h < G; ++h)
+      if (counts_[c][h])
+        w_pair[g * G + h] += prior_[c] * P.rate_change * counts_[c][h] / n_changes_[c] *
+                             std::exp(pair_lik_[g * G + h] - z);
+  }
   rate_post_.assign(P.rate_points, 0.0);
   flake_post_.assign(P.flake_points, 0.0);
   disp_post_.assign(P.dispersion.size(), 0.0);
-  for (size_t g = 0; g < groups.size(); ++g) {
-    if (lw[g] == kNegInf) continue;
-    const double wg = std::exp(lw[g] - z);
-    for (size_t t = 0; t < T; ++t) {
-      const double w = wg * std::exp(groups[g].sum[t] - groups[g].log_lik);
-      rate_post_[theta_[t].p] += w;
-      flake_post_[theta_[t].e] += w;
-      disp_post_[theta_[t].r] += w;
+  auto add = [&](const std::vector<double>& v, double w, double log_norm) {
+    for (size_t t = 0; t < theta_.size(); ++t) {
+      const double u = w * std::exp(v[t] - log_norm);
+      rate_post_[theta_[t].p] += u;
+      flake_post_[theta_[t].e] += u;
+      disp_post_[theta_[t].r] += u;
     }
-  }
+  };
+  constexpr double kNegligible = 1e-12;
+  for (int g = 0; g < G; ++g)
+    if (w_nc[g] > kNegligible) add(groups_[g].sum, w_nc[g], groups_[g].log_lik);
+  for (int g = 0; g < G; ++g)
+    for (int h = 0; h < G; ++h)
+      if (w_pair[g * G + h] > kNegligible)
+        for (int f = 0; f < F; ++f)
+          add(change_sum(g, h, f), w_pair[g * G + h] / F, pair_lik_[g * G + h]);
+}
+
+void CulpritPosterior::recompute() const {
+  const int n = size();
+  build_groups();
+  count_change_points();
+  sum_change_pairs();
+
+  std::vector<double> lw(n);
+  for (int c = 0; c < n; ++c) lw[c] = culprit_log_weight(c);
+  const double z = log_sum_exp(lw.data(), lw.size());
+  prob_.assign(n, 0.0);
+  for (int c = 0; c < n; ++c)
+    if (lw[c] != kNegInf) prob_[c] = std::exp(lw[c] - z);
+  prob_new_ = graph_.ancestor_sums(prob_);
+  for (double& p : prob_new_) p = std::min(1.0, p);
+  sum_marginals(z);
 
   map_ = 0;
   for (int c = 1; c < n; ++c)

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <tuple>
 
 namespace rb::bisect {
 namespace {
@@ -28,39 +29,59 @@ double ref_boot(int t, int k, double p, double rho) {
   return lbeta(k + p * s, t - k + (1 - p) * s) - lbeta(p * s, (1 - p) * s);
 }
 
-// The model of posterior.h evaluated culprit by culprit, theta by theta.
+// The commits where the rate may reach its final value for culprit c: its
+// strict descendants (regression) or strict ancestors but node 0 (fix).
+std::vector<int> change_points(const CommitGraph& g, int c, bool fix) {
+  std::vector<int> out;
+  for (int k = 1; k < g.size(); ++k)
+    if (k != c && (fix ? g.is_ancestor(k, c) : g.is_ancestor(c, k))) out.push_back(k);
+  return out;
+}
+
+// The model of posterior.h evaluated hypothesis by hypothesis (culprit c,
+// change point k or none, factor f), theta by theta.
 std::vector<double> brute_force(const CulpritPosterior& post, const std::vector<std::vector<BootCount>>& boots) {
   const auto& P = post.params();
   const auto& g = post.graph();
   const int n = g.size();
   std::vector<double> prior(n, (1 - P.p_range_wrong) / (n - 1));
   prior[0] = P.p_range_wrong;
+  auto log_lik = [&](int x, double q, double rho) {
+    double s = 0;
+    for (auto b : boots[x]) s += ref_boot(b.trials, b.failures, q, rho);
+    return s;
+  };
   std::vector<double> lw(n, -INFINITY);
   for (int c = 0; c < n; ++c) {
+    const auto ks = change_points(g, c, P.fix);
+    // (k, f, weight): k = -1 is "no change".
+    std::vector<std::tuple<int, double, double>> hyps{{-1, 1.0, ks.empty() ? 1 : 1 - P.rate_change}};
+    if (P.rate_change > 0)
+      for (int k : ks)
+        for (double f : P.change_factors) hyps.push_back({k, f, P.rate_change / ks.size() / P.change_factors.size()});
     std::vector<double> terms;
     for (size_t r = 0; r < P.dispersion.size(); ++r)
       for (size_t j = 0; j < post.rate_grid().size(); ++j)
         for (size_t i = 0; i < post.flake_grid().size(); ++i) {
           const double p = post.rate_grid()[j], e = post.flake_grid()[i], rho = P.dispersion[r];
           if (e * P.min_ratio > p) continue;
-          double l = std::log(P.dispersion_prior[r]) + P.rate_prior_a * std::log(p) + P.rate_prior_b * std::log1p(-p) +
-                     i * std::log(P.flake_decay);
-          for (int x = 0; x < n; ++x) {
-            if (boots[x].empty()) continue;
-            double affected = 0;
-            std::vector<std::pair<double, double>> mix{{1, 1 - P.rate_change}};
-            for (double f : P.change_factors) mix.push_back({f, P.rate_change / P.change_factors.size()});
-            for (auto [f, u] : mix) {
-              double s = 0;
-              for (auto b : boots[x]) s += ref_boot(b.trials, b.failures, std::max(p * f, std::min(p, P.change_floor)), rho);
-              affected += u * std::exp(s);
+          const double lp = std::log(P.dispersion_prior[r]) + P.rate_prior_a * std::log(p) +
+                            P.rate_prior_b * std::log1p(-p) + i * std::log(P.flake_decay);
+          for (auto [k, f, u] : hyps) {
+            double l = lp + std::log(u);
+            for (int x = 0; x < n; ++x) {
+              if (boots[x].empty()) continue;
+              const bool fresh = g.is_ancestor(c, x);
+              if (fresh == P.fix) {
+                l += log_lik(x, e, rho);
+                continue;
+              }
+              // Affected; at the lowered rate between the culprit and k.
+              const bool low = k >= 0 && (P.fix ? g.is_ancestor(k, x) : !g.is_ancestor(k, x));
+              l += log_lik(x, low ? std::max(p * f, std::min(p, P.change_floor)) : p, rho);
             }
-            double clean = 0;
-            for (auto b : boots[x]) clean += ref_boot(b.trials, b.failures, e, rho);
-            const bool fresh = g.is_ancestor(c, x);
-            l += (fresh != P.fix) ? std::log(affected) : clean;
+            terms.push_back(l);
           }
-          terms.push_back(l);
         }
     const double m = *std::max_element(terms.begin(), terms.end());
     double s = 0;
@@ -190,6 +211,26 @@ TEST(CulpritPosterior, OneCleanRunCannotRuleOutALaterRateChange) {
   EXPECT_GT(strict.top_probability(), post.top_probability());
 }
 
+TEST(CulpritPosterior, AParentIsDoubtedByAsMuchAsTheChangeCanFallRightAfterIt) {
+  // The same evidence around a culprit early in the range and one near its
+  // end: the change point is uniform over the culprit's descendants, so
+  // "the parent is the culprit and the rate rose right at the next commit"
+  // is likelier where fewer commits follow.
+  auto top_after = [](int c) {
+    static const auto g = CommitGraph::linear(64);
+    CulpritPosterior post(g);
+    post.observe(0, 64, 0);
+    post.observe(63, 64, 20);
+    post.observe(c, 16, 5);
+    post.observe(c - 1, 128, 0);
+    EXPECT_EQ(post.map_culprit(), c);
+    return post.top_probability();
+  };
+  const double early = top_after(12), late = top_after(60);
+  EXPECT_GT(early, 0.99);
+  EXPECT_LT(late, 0.99);
+}
+
 TEST(CulpritPosterior, LearnsRateFlakeRateAndDispersion) {
   const auto g = CommitGraph::linear(10);
   CulpritPosterior post(g);
@@ -205,9 +246,10 @@ TEST(CulpritPosterior, LearnsRateFlakeRateAndDispersion) {
   flaky.observe(9, 200, 60);
   flaky.observe(0, 1000, 3);
   EXPECT_GT(flaky.mean_flake(), 1e-3);
-  // 3 in 1000 is a flake, not the race (only the race at a rate 30 times
-  // lower, rate_change, could explain it, and that at odds of 1 in 5000).
-  EXPECT_LT(flaky.probabilities()[0], 2e-4);
+  // 3 in 1000 is a flake, not the race (only the race lowered to the
+  // floor before a later rate change could explain it, at odds of about 1
+  // in 1700).
+  EXPECT_LT(flaky.probabilities()[0], 1e-3);
 }
 
 TEST(CulpritPosterior, ReplayEqualsIncrementalInAnyOrder) {

@@ -166,7 +166,8 @@ std::function<int()> add_bisect(CLI::App& app) {
   sub->add_option("--dispersion", p.dispersion, "intra-boot correlation grid (default 0 0.1 0.3)");
   sub->add_option("--dispersion-prior", p.dispersion_prior, "its prior weights (default 0.8 0.1 0.1)");
   sub->add_option("--rate-change", p.rate_change,
-                  "prior probability that an affected commit fails less often than the common rate (default 0.1)");
+                  "prior probability that the rate reaches its final value only at a later commit, the commits "
+                  "between the culprit and it failing less often (default 0.3)");
   sub->add_option("--rate-change-factors", p.change_factors,
                   "how much less often, as fractions of the common rate, never below --min-rate "
                   "(default 0.3 0.1 0.03)");

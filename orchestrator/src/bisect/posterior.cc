@@ -232,24 +232,18 @@ void CulpritPosterior::count_change_points() const {
   if (counted_for_ == tested_ && static_cast<int>(counts_.size()) == n) return;
   counted_for_ = tested_;
   counts_.assign(n, std::vector<int>(G, 0));
-  n_changes_.assign(n, 0);
   if (params_.rate_change == 0) return;
   if (graph_.is_linear()) {
     // Change points are the nodes after c (regression) or 1..c-1 (fix).
     std::vector<int> seen(G, 0);
-    int total = 0;
     for (int i = 0; i < n; ++i) {
       const int c = params_.fix ? i : n - 1 - i;
       counts_[c] = seen;
-      n_changes_[c] = total;
-      if (!params_.fix || c > 0) ++seen[group_[c]], ++total;
+      if (!params_.fix || c > 0) ++seen[group_[c]];
     }
     return;
   }
-  auto add = [&](int c, int k) {
-    ++counts_[c][group_[k]];
-    ++n_changes_[c];
-  };
+  auto add = [&](int c, int k) { ++counts_[c][group_[k]]; };
   for (int x = 1; x < n; ++x)
     graph_.ancestors(x).for_each([&](int a) {
       if (a == x) return;
@@ -259,6 +253,10 @@ void CulpritPosterior::count_change_points() const {
         add(a, x);  // a's change points are its descendants
       }
     });
+}
+
+int CulpritPosterior::change_points(int c) const {
+  return std::accumulate(counts_[c].begin(), counts_[c].end(), 0);
 }
 
 // The change hypothesis (culprit in group g, rate final from group h on, factor
@@ -305,9 +303,10 @@ double CulpritPosterior::culprit_log_weight(int c) const {
   if (prior_[c] <= 0) return kNegInf;
   const int g = group_[c], G = static_cast<int>(groups_.size());
   const double nc = groups_[g].log_lik;
-  if (n_changes_[c] == 0) return std::log(prior_[c]) + nc;
+  const int changes = change_points(c);
+  if (changes == 0) return std::log(prior_[c]) + nc;
   std::vector<double> terms{std::log1p(-params_.rate_change) + nc};
-  const double each = std::log(params_.rate_change / n_changes_[c]);
+  const double each = std::log(params_.rate_change / changes);
   for (int h = 0; h < G; ++h)
     if (counts_[c][h]) terms.push_back(each + std::log(counts_[c][h]) + pair_lik_[g * G + h]);
   return std::log(prior_[c]) + log_sum_exp(terms.data(), terms.size());
@@ -323,11 +322,12 @@ void CulpritPosterior::sum_marginals(double z) const {
   for (int c = 0; c < n; ++c) {
     if (prior_[c] <= 0) continue;
     const int g = group_[c];
-    const double keep = n_changes_[c] ? 1 - P.rate_change : 1.0;
+    const int changes = change_points(c);
+    const double keep = changes ? 1 - P.rate_change : 1.0;
     w_nc[g] += prior_[c] * keep * std::exp(groups_[g].log_lik - z);
     for (int h = 0; h < G; ++h)
       if (counts_[c][h])
-        w_pair[g * G + h] += prior_[c] * P.rate_change * counts_[c][h] / n_changes_[c] *
+        w_pair[g * G + h] += prior_[c] * P.rate_change * counts_[c][h] / changes *
                              std::exp(pair_lik_[g * G + h] - z);
   }
   rate_post_.assign(P.rate_points, 0.0);

@@ -125,6 +125,7 @@ class CulpritPosterior {
   void build_rows(int x) const;
   void build_groups() const;
   void count_change_points() const;
+  int change_points(int c) const;  // how many c has
   void sum_change_pairs() const;
   std::vector<double> change_sum(int g, int h, int f) const;
   double culprit_log_weight(int c) const;
@@ -144,7 +145,6 @@ class CulpritPosterior {
   mutable std::vector<int> tested_;
   mutable std::vector<Group> groups_;
   mutable std::vector<std::vector<int>> counts_;  // culprit -> change points per group
-  mutable std::vector<int> n_changes_;           // culprit -> its change points
   mutable std::vector<int> counted_for_;         // the tested commits counts_ was made for
   mutable std::vector<double> pair_lik_;         // [g * groups + h]
   mutable std::vector<double> prob_, prob_new_, rate_post_, flake_post_, disp_post_;

@@ -69,6 +69,7 @@ struct Options {
   std::string sections = "machine,boot,candidates,ttff,throughput,build,e2e";
   int boots = 10;             // boot-time boots per kernel
   int ttff_boots = 5;         // time-to-first-failure boots per tool
+  int selftest_boots = -1;    // selftest boots, if not ttff_boots (each may last its cap)
   int selftest_cap_s = 150;   // a selftest boot without a failure is censored here
   int ttff_cap_s = 60;        // same for racebisect's guest test
   int tp_trials = 12;         // trials per throughput configuration
@@ -508,14 +509,15 @@ void section_ttff(Ctx& c) {
   peer.args = {{"mode", "hugetlb"}, {"mb", "32"}, {"bounces", "8"}};
   TtffSummary a, b;
   const double l0 = load1();
-  for (int i = 0; i < c.o.ttff_boots; ++i) {
-    {
+  const int peer_boots = c.o.selftest_boots >= 0 ? c.o.selftest_boots : c.o.ttff_boots;
+  for (int i = 0; i < std::max(c.o.ttff_boots, peer_boots); ++i) {
+    if (i < c.o.ttff_boots) {
       Heavy h(c);
       auto req = request(c, "ttff-ours", c.unpatched->bzimage, ours, 1000);
       req.timeout = std::chrono::seconds(c.o.ttff_cap_s);
       add(a, ttff_boot(c, req));
     }
-    {
+    if (i < peer_boots) {
       Heavy h(c);
       auto req = request(c, "ttff-selftest", c.unpatched->bzimage, peer, 100000);
       req.initrd = img.path;
@@ -840,6 +842,7 @@ int main(int argc, char** argv) {
   app.add_option("--sections", o.sections, "comma-separated: machine,boot,candidates,ttff,throughput,build,e2e");
   app.add_option("--boots", o.boots, "boot-time boots per kernel");
   app.add_option("--ttff-boots", o.ttff_boots, "time-to-first-failure boots per tool");
+  app.add_option("--selftest-boots", o.selftest_boots, "selftest boots for ttff (default: --ttff-boots)");
   app.add_option("--selftest-cap", o.selftest_cap_s, "seconds after which a selftest boot is censored");
   app.add_option("--ttff-cap", o.ttff_cap_s, "seconds after which a racebisect boot is censored");
   app.add_option("--throughput-trials", o.tp_trials, "trials per throughput configuration");

@@ -323,7 +323,20 @@ std::optional<Step> Driver::strengthening_step(int c) const {
   for (int x : clean)
     if (!untestable(x) && (best < 0 || nodes_[x].ev.trials() < nodes_[best].ev.trials())) best = x;
   if (best < 0) return std::nullopt;
-  return Step{best, kMaxCleanStep};
+  return Step{best, clean_trials_to_confidence(best, c)};
+}
+
+// Whole boots of clean trials at x after which the robust posterior would
+// name c at confidence, capped at kMaxCleanStep: a fixed 32-trial step
+// overshot the last one by about 16 trials.
+int Driver::clean_trials_to_confidence(int x, int c) const {
+  const int per_boot = std::max(1, params_.planner.trials_per_boot);
+  for (int k = per_boot; k < kMaxCleanStep; k += per_boot) {
+    CulpritPosterior what_if = post_;
+    what_if.observe(x, k, 0, per_boot);
+    if (what_if.map_culprit() == c && what_if.top_probability() >= params_.confidence) return k;
+  }
+  return kMaxCleanStep;
 }
 
 std::vector<Step> Driver::plan(const CulpritPosterior& by) const {

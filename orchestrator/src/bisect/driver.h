@@ -160,6 +160,7 @@ class Driver {
   std::optional<Result> search(int c, double top);
   std::optional<Step> confirmation_step(int c) const;
   std::optional<Step> strengthening_step(int c) const;
+  int clean_trials_to_confidence(int x, int c) const;
   std::vector<Step> plan(const CulpritPosterior& by) const;
   static PosteriorParams without_rate_change(PosteriorParams p);
   static DriverParams with_change_floor(DriverParams p);

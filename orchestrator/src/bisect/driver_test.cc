@@ -234,6 +234,27 @@ TEST(DriverIssue7, AChangeInOtherCrashesAcrossTheCulpritIsReported) {
 }
 
 
+TEST(DriverIssue7, AStrengtheningStepRunsOnlyTheBootsThatReachConfidence) {
+  // A culprit near the bad end: its parent is strengthened until the robust
+  // posterior rules out a lowered rate there. Seen before: every such step
+  // ran 32 trials, so the last one overshot by about 16 trials on average.
+  int short_steps = 0;
+  for (int seed = 1; seed <= 10; ++seed) {
+    Sim run(CommitGraph::linear(33), seed);
+    run.tester.rate = [](int x) { return x >= 30 ? 0.3 : 0.0; };
+    const Result r = run.go();
+    ASSERT_EQ(r.outcome, Outcome::Found) << r.why;
+    for (const StepRecord& s : r.steps) {
+      if (s.kind != "strengthen" || s.trials >= 32) continue;
+      ++short_steps;
+      // Shorter only because it was enough: clean, and at confidence after it.
+      EXPECT_EQ(s.failures, 0);
+      EXPECT_GE(s.top_probability, 0.99) << "seed " << seed << ": a short step that left the posterior below confidence";
+    }
+  }
+  EXPECT_GT(short_steps, 0);
+}
+
 TEST(DriverIssue7, ARateThatRisesAtALaterCommitDoesNotMakeThatCommitTheCulprit) {
   // The culprit (20) fails at 2%; a later commit (a random one of 21..45)
   // raises it to 30%. Seen before the fix: that later commit was named at

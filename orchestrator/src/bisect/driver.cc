@@ -331,9 +331,9 @@ std::optional<Step> Driver::strengthening_step(int c) const {
 // overshot the last one by about 16 trials.
 int Driver::clean_trials_to_confidence(int x, int c) const {
   const int per_boot = std::max(1, params_.planner.trials_per_boot);
+  CulpritPosterior what_if = post_;  // one copy; a clean boot added per round
   for (int k = per_boot; k < kMaxCleanStep; k += per_boot) {
-    CulpritPosterior what_if = post_;
-    what_if.observe(x, k, 0, per_boot);
+    what_if.observe(x, BootCount{per_boot, 0});
     if (what_if.map_culprit() == c && what_if.top_probability() >= params_.confidence) return k;
   }
   return kMaxCleanStep;

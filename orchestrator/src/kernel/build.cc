@@ -91,7 +91,12 @@ int remove_interrupted_outputs(const fs::path& build_dir) {
 Builder::Builder(fs::path cache, int jobs, BuildLimits limits)
     : cache_(std::move(cache)),
       jobs_(jobs > 0 ? jobs : static_cast<int>(std::thread::hardware_concurrency())),
-      limits_(limits) {}
+      limits_(limits) {
+  if (std::error_code ec; fs::is_directory(cache_ / "build", ec))
+    spdlog::info("{} holds build directories of an older racebisect (they now live in each work tree): "
+                 "nothing reads them, delete it to free the space",
+                 (cache_ / "build").string());
+}
 
 std::string Builder::cache_key(const KernelSpec& spec, const Workspace& ws) const {
   Sha256 h;
@@ -165,10 +170,14 @@ BuildArtifact Builder::build_locked(const KernelSpec& spec, const Workspace& ws,
   Sha256 ch;
   ch.field(spec.base);
   for (const auto& f : spec.fragments) ch.field(read_file(f));
-  const fs::path bdir = cache_ / "build" / (ws.id() + "-" + ch.hex().substr(0, 12));
+  // Inside the tree, one level down: kbuild then names the sources "../mm/x.c"
+  // (and ccache's base_dir makes any absolute path under the tree relative),
+  // so every compiler command is the same in every tree of the same source
+  // and a new clone's or bisection's first build comes from ccache.
+  const fs::path bdir = ws.tree() / (std::string(kBuildDirPrefix) + ch.hex().substr(0, 12));
   // A first build writes 0.15 GB for tinyconfig, far more for a distro
   // config; later builds there are incremental.
-  if (!fs::exists(bdir)) require_free_space(cache_ / "build", kFirstBuildBytes, "[" + spec.label + "] building a kernel");
+  if (!fs::exists(bdir)) require_free_space(ws.tree(), kFirstBuildBytes, "[" + spec.label + "] building a kernel");
   fs::create_directories(bdir);
   if (fs::exists(bdir / kInProgress)) {
     const int n = remove_interrupted_outputs(bdir);
@@ -184,7 +193,10 @@ BuildArtifact Builder::build_locked(const KernelSpec& spec, const Workspace& ws,
   ws.checkout(spec.patches);
 
   ProcessOptions po{.cwd = ws.tree(), .output = log, .env = kReproducibleEnv, .what = {}};
-  if (!find_program("ccache").empty()) po.env["CCACHE_DIR"] = (cache_ / "ccache").string();
+  if (!find_program("ccache").empty()) {
+    po.env["CCACHE_DIR"] = (cache_ / "ccache").string();
+    po.env["CCACHE_BASEDIR"] = ws.tree().string();
+  }
   std::vector<std::string> make{"make", "-s", "O=" + bdir.string()};
   if (!find_program("ccache").empty()) make.push_back("CC=ccache gcc");
   auto step = [&](std::vector<std::string> extra, const std::string& what, std::chrono::seconds limit) {

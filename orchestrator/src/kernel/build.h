@@ -5,9 +5,10 @@
 //    hashes the source identity, every patch's bytes, every fragment's bytes,
 //    the base config target and the compiler version, so an exact repeat is
 //    served without touching the tree at all;
-//  * the build directory (cache/build/<workspace>-<config>/) is persistent per
-//    source tree and fragment set, so a different patch set or bisect step
-//    only recompiles the files that changed (make O=..., plus ccache).
+//  * the build directory (<work tree>/.racebisect-build-<config>/) is
+//    persistent per source tree and fragment set, so a different patch set or
+//    bisect step only recompiles the files that changed (make O=...); ccache
+//    serves a new tree's first build from any other tree's objects.
 // The merged .config is a function of the key's inputs, so it is verified and
 // stored with the artifact rather than being part of the key.
 //

@@ -166,7 +166,7 @@ void Workspace::checkout(const std::vector<fs::path>& patches) const {
     fs::remove(index_lock);
   }
   git(tree_, {"checkout", "-q", "-f", "--detach", commit_});
-  git(tree_, {"clean", "-q", "-f", "-d"});
+  git(tree_, {"clean", "-q", "-f", "-d", "-e", std::string(kBuildDirPrefix) + "*"});
   for (const auto& p : patches) {
     if (!fs::exists(p)) throw usage_error("patch not found: " + p.string());
     RunResult r = run_git(tree_, {"apply", "--whitespace=nowarn", fs::absolute(p).string()});

@@ -19,6 +19,10 @@ struct SourceSpec {
   std::string commit;
 };
 
+// Kernel build directories sit in the work tree under this prefix (why:
+// kernel/build.cc); checkout() keeps them.
+inline constexpr const char* kBuildDirPrefix = ".racebisect-build-";
+
 class Workspace {
  public:
   // Resolves the source (verifying the commit exists) and prepares its work
@@ -31,7 +35,7 @@ class Workspace {
   const std::string& identity() const { return identity_; }
   const std::filesystem::path& tree() const { return tree_; }
   const std::string& commit() const { return commit_; }  // resolved sha in tree()
-  // A short, path-safe name for per-workspace state (build dirs, locks).
+  // A short, path-safe name for per-workspace state (locks).
   const std::string& id() const { return id_; }
   // The lock every writer of tree() holds (setting it up, checkouts, builds).
   std::filesystem::path lock_path() const;

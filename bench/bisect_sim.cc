@@ -14,10 +14,12 @@
 // randomness is splitmix64, so a seed gives the same table on any machine.
 //
 //   bisect_sim [--runs 1000] [--seed 1] [--cells all|NAME,...] [--methods driver,git+sprt,git+fixed10]
-//              [--budget 5000] [--confidence 0.99] [--quick] [--list]
+//              [--budget 5000] [--confidence 0.99] [--quick] [--list] [--jobs N]
 // --quick: the bounded gate run by ctest (fewer runs and cells); exits 1
-// if a gate assertion fails.
+// if a gate assertion fails. --jobs: threads (default: the cores); the
+// figures are the same for any value.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +28,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sim.h"
@@ -44,6 +47,7 @@ struct Options {
   std::set<std::string> cells, methods = {"driver", "git+sprt", "git+fixed10"};
   bool quick = false, list = false;
   int trace = 0;  // print the driver's steps of this many runs per cell
+  int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   DriverParams driver;  // --rate-change, --change-factors, ... (exploration)
 };
 
@@ -273,6 +277,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--quick") o.quick = true;
     else if (a == "--list") o.list = true;
     else if (a == "--trace") o.trace = std::stoi(value());
+    else if (a == "--jobs") o.jobs = std::max(1, std::stoi(value()));
     else if (a == "--rate-change") o.driver.posterior.rate_change = std::stod(value());
     else if (a == "--change-factors") {
       o.driver.posterior.change_factors.clear();
@@ -290,7 +295,7 @@ Options parse(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: bisect_sim [--runs N] [--seed S] [--cells all|NAME,...] [--methods driver,git+sprt,"
-                   "git+fixed10]\n                  [--budget COST] [--confidence C] [--quick] [--list]\n");
+                   "git+fixed10]\n                  [--budget COST] [--confidence C] [--quick] [--list] [--jobs N]\n");
       std::exit(a == "--help" || a == "-h" ? 0 : 2);
     }
   }
@@ -302,6 +307,31 @@ Options parse(int argc, char** argv) {
 // one-sided 95% Clopper-Pearson upper bound) must stay under the cell's limit; no step may
 // start over budget; a never-booting commit is skipped after one step; at
 // rate 0.02 the bad end is refused in < 5% of runs (upper bound).
+// One method over a cell's runs. Each run is seeded by (cell, run) alone, so
+// the runs go to `jobs` threads and are tallied in run order: the figures do
+// not depend on the thread count. Traced runs print, so they run on one.
+Tally run_cell(const std::string& m, const Scenario& s, size_t ci, const Options& opt) {
+  std::vector<RunOutcome> out(opt.runs);
+  std::vector<int> culprit(opt.runs);
+  std::atomic<int> next{0};
+  auto work = [&] {
+    for (int run; (run = next++) < opt.runs;) {
+      Rng world_rng{mix(opt.seed, ci * 1000003 + run)};
+      const World w(s, world_rng);
+      out[run] = run_method(m, w, opt, mix(world_rng.next(), 7), run);
+      culprit[run] = w.culprit;
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    for (int j = 1; j < (opt.trace > 0 ? 1 : opt.jobs); ++j) threads.emplace_back(work);
+    work();
+  }
+  Tally t;
+  for (int run = 0; run < opt.runs; ++run) t.add(out[run], culprit[run]);
+  return t;
+}
+
 bool gate(const Scenario& s, const Tally& t, bool quick) {
   // Quick: the one-sided 95% upper bound from 200 runs (0 wrong gives 1.5%,
   // 3 wrong 3.9%); full: the observed rate against the targets.
@@ -346,12 +376,7 @@ int main(int argc, char** argv) {
     print_header();
     for (const std::string& m : {std::string("driver"), std::string("git+sprt"), std::string("git+fixed10")}) {
       if (!opt.methods.count(m)) continue;
-      Tally t;
-      for (int run = 0; run < opt.runs; ++run) {
-        Rng world_rng{mix(opt.seed, ci * 1000003 + run)};
-        const World w(s, world_rng);
-        t.add(run_method(m, w, opt, mix(world_rng.next(), 7), run), w.culprit);
-      }
+      const Tally t = run_cell(m, s, ci, opt);
       print_row(m, t);
       if (m == "driver") pass &= gate(s, t, opt.quick);
       std::fflush(stdout);

@@ -303,10 +303,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// The gate: the driver's confident-but-wrong rate (with --quick its
-// one-sided 95% Clopper-Pearson upper bound) must stay under the cell's limit; no step may
-// start over budget; a never-booting commit is skipped after one step; at
-// rate 0.02 the bad end is refused in < 5% of runs (upper bound).
 // One method over a cell's runs. Each run is seeded by (cell, run) alone, so
 // the runs go to `jobs` threads and are tallied in run order: the figures do
 // not depend on the thread count. Traced runs print, so they run on one.
@@ -332,6 +328,10 @@ Tally run_cell(const std::string& m, const Scenario& s, size_t ci, const Options
   return t;
 }
 
+// The gate: the driver's confident-but-wrong rate (with --quick its
+// one-sided 95% Clopper-Pearson upper bound) must stay under the cell's limit; no step may
+// start over budget; a never-booting commit is skipped after one step; at
+// rate 0.02 the bad end is refused in < 5% of runs (upper bound).
 bool gate(const Scenario& s, const Tally& t, bool quick) {
   // Quick: the one-sided 95% upper bound from 200 runs (0 wrong gives 1.5%,
   // 3 wrong 3.9%); full: the observed rate against the targets.

@@ -168,5 +168,17 @@ TEST(BadInput, HungGuest) {
   EXPECT_NE(c.out.find("boot: hang"), std::string::npos) << c.out;
 }
 
+// Kernel messages reach the serial console by another path than /init's
+// lines; under a flood of them every result and marker must still arrive
+// whole (once, a mouse probe's message spliced into the start marker broke
+// a CI boot's contract).
+TEST(Console, KernelMessagesNeverSpliceTheGuestsLines) {
+  std::string k = bzimage("patched");
+  Cli c = racebisect({"boot", "--kernel", k, "--accel", "tcg", "--test", "console-noise", "--trials", "300",
+                      "--timeout", "300", "--out", scratch("noise").string()});
+  EXPECT_EQ(c.code, 0) << c.out;
+  EXPECT_NE(c.out.find("s): 300 pass, 0 fail, 0 infra"), std::string::npos) << c.out;
+}
+
 }  // namespace
 }  // namespace rb

@@ -12,7 +12,8 @@
 // each at the start of its own line. The host counts only markers with its
 // nonce, and the test's KTAP only between exec and exit. The test never
 // writes to the console itself: its stdout and stderr are a pipe that we
-// copy to the console line by line, keeping printable ASCII only and
+// copy to the console line by line (each one printk record through
+// /dev/kmsg, see write_line), keeping printable ASCII only and
 // defusing any line that would start with "racebisect-init", so nothing the
 // test prints can pass for a marker (see docs/ARCHITECTURE.md).
 #include <fcntl.h>
@@ -40,6 +41,7 @@ constexpr std::string_view kMarker = rb_init::LineForwarder::kMarker;
 
 std::string g_prefix = "racebisect-init: ";  // gains the nonce once /proc/cmdline is read
 int g_console = 1;
+int g_kmsg = -1;  // /dev/kmsg once it is usable, else -1
 
 void write_all(int fd, std::string_view s) {
   while (!s.empty()) {
@@ -50,8 +52,31 @@ void write_all(int fd, std::string_view s) {
   }
 }
 
-// One write per line keeps our line whole even when printk interleaves.
-void say(const std::string& s) { write_all(g_console, g_prefix + s + "\n"); }
+// Every line we print is one printk record. Written to the tty instead, a
+// line goes out in 16-byte FIFO chunks and the kernel's own messages land
+// between them: a marker cut in two is lost. A record is printed whole, in
+// order with the kernel's. Level 1 (alert, user facility) shows on any
+// console loglevel but 1, "quiet" included. A line the kernel refuses (over
+// 992 bytes: only a long exec marker) goes to the tty as before.
+void write_line(std::string_view line) {
+  if (g_kmsg >= 0 && write(g_kmsg, ("<9>" + std::string(line)).data(), line.size() + 3) > 0) return;
+  write_all(g_console, line);
+}
+
+void say(const std::string& s) { write_line(g_prefix + s + "\n"); }
+
+// /dev/kmsg, unthrottled, or -1: the kernel's default keeps 10 lines per
+// 5 s from user space and drops the rest silently.
+int open_kmsg() {
+  if (int f = open("/proc/sys/kernel/printk_devkmsg", O_WRONLY | O_CLOEXEC); f >= 0) {
+    write_all(f, "on\n");  // refused if the command line locked it; read back below
+    close(f);
+  }
+  std::ifstream in("/proc/sys/kernel/printk_devkmsg");
+  std::string mode;
+  if (!(in >> mode) || mode != "on") return -1;
+  return open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+}
 
 std::string read_file(const char* path) {
   std::ifstream in(path);
@@ -85,7 +110,7 @@ bool valid_name(const std::string& s) {
 // without blocking: an orphan holding the pipe open must not keep us here)
 // or the pipe is closed (then waits). PID 1 reaps every orphan meanwhile.
 int forward_until_exit(pid_t test, int pipe_fd) {
-  rb_init::LineForwarder fwd([](std::string_view line) { write_all(g_console, line); },
+  rb_init::LineForwarder fwd([](std::string_view line) { write_line(line); },
                             [] { say("error the test printed a line starting with racebisect-init"); });
   char buf[4096];
   int status = 0;
@@ -177,6 +202,7 @@ int main() {
   g_console = fcntl(1, F_DUPFD_CLOEXEC, 10);
   if (g_console < 0) g_console = 1;
   const std::vector<std::string> mount_errors = mount_all();
+  g_kmsg = open_kmsg();
   const std::string cmdline = read_file("/proc/cmdline");
   const std::string nonce = cmdline_value(cmdline, "rb.nonce");
   if (valid_name(nonce)) g_prefix = std::string(kMarker) + " " + nonce + ": ";

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "console/oops.h"
 #include "util/error.h"
 
 namespace rb::console {
@@ -121,11 +122,14 @@ ConsoleParser::ConsoleParser(Contract contract)
 void ConsoleParser::line(std::string_view raw, bool complete) {
   const size_t n = ++report_.lines;
   if (overlong_) ++report_.truncated_lines;
-  const std::string l = sanitize_line(raw);
+  const std::string full = sanitize_line(raw);
+  // /init's lines are printk records: a kernel with PRINTK_TIME or
+  // PRINTK_CALLER prefixes them like its own.
+  const std::string_view l = strip_timestamp(full);
 
   // Kernel reports are looked for everywhere, even in our own marker lines
   // (printk can be glued onto them).
-  crash_.add_line(l, n, report_.crashes);
+  crash_.add_line(full, n, report_.crashes);
   if (l.starts_with(kMarker)) return marker(l, n);
   if (in_test()) return ktap_.add_line(l, n, report_, complete);
   // Results outside /init's exec..exit window are never trials.

@@ -570,7 +570,7 @@ TEST(ConsoleEdges, EmptyInput) {
 TEST(ConsoleEdges, InitMarkers) {
   auto r = parse_console(
       "racebisect-init: error mount /proc: Operation not permitted\n"
-      "[    1.0] racebisect-init: start\n"  // not at line start: not a marker
+      "x racebisect-init: start\n"  // not at line start: not a marker
       "racebisect-init: start\n"
       "racebisect-init: error\n"
       "racebisect-init: exit status=137 signal=9\n"
@@ -586,6 +586,23 @@ TEST(ConsoleEdges, InitMarkers) {
   std::string many;
   for (int i = 0; i < 1000; ++i) many += "racebisect-init: error again\n";
   EXPECT_EQ(parse_console(many).init_errors.size(), kMaxInitErrors);
+}
+
+// /init's lines are printk records (through /dev/kmsg), so a kernel built
+// with PRINTK_TIME or PRINTK_CALLER prefixes them like its own.
+TEST(ConsoleEdges, MarkersAndResultsBehindAPrintkPrefix) {
+  for (const std::string prefix : {"[    1.234567] ", "[    1.234567][    T1] ", "[     T1] ", "[ 2.5] [  C0] "}) {
+    SCOPED_TRACE(prefix);
+    const auto r = parse_console(prefix + "racebisect-init n1: start\n" + prefix +
+                                     "racebisect-init n1: exec /bin/t\n" + prefix + "KTAP version 1\n" + prefix +
+                                     "1..2\n" + prefix + "ok 1 trial\n" + prefix + "not ok 2 trial\n" + prefix +
+                                     "racebisect-init n1: exit status=1\n",
+                                 Contract{"n1", 2});
+    EXPECT_TRUE(r.violations.empty()) << r.violations.front();
+    EXPECT_EQ(r.exit_status, 1);
+    ASSERT_EQ(r.trials.size(), 2u);
+    EXPECT_EQ(r.trials[1].status, TrialStatus::Fail);
+  }
 }
 
 TEST(ConsoleEdges, KernelReportGluedOntoAnInitMarker) {

@@ -176,13 +176,10 @@ std::string_view strip_timestamp(std::string_view line) {
     size_t close = line.find(']');
     if (close == npos || close > 24) break;
     sv inner = trim(line.substr(1, close - 1));
-    bool ok = !inner.empty();
-    if (group == 0) {
-      for (char c : inner) ok = ok && (is_digit(c) || c == '.');
-    } else {
-      ok = ok && (inner[0] == 'T' || inner[0] == 'C') && inner.size() > 1;
-      for (size_t i = 1; ok && i < inner.size(); ++i) ok = is_digit(inner[i]);
-    }
+    // A time, or a caller id alone (PRINTK_CALLER without PRINTK_TIME).
+    const bool caller = !inner.empty() && (inner[0] == 'T' || inner[0] == 'C');
+    bool ok = inner.size() > (caller ? 1u : 0u);
+    for (size_t i = caller ? 1 : 0; ok && i < inner.size(); ++i) ok = is_digit(inner[i]) || (!caller && inner[i] == '.');
     if (!ok) break;
     line.remove_prefix(close + 1);
     if (!line.empty() && line[0] == ' ') line.remove_prefix(1);

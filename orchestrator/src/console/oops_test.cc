@@ -340,6 +340,8 @@ TEST(OopsHelpers, StripTimestamp) {
   EXPECT_EQ(strip_timestamp("[   12.345678] BUG: x"), "BUG: x");
   EXPECT_EQ(strip_timestamp("[   12.345678] [    T1] BUG: x"), "BUG: x");
   EXPECT_EQ(strip_timestamp("[   12.345678][  C0] BUG: x"), "BUG: x");
+  EXPECT_EQ(strip_timestamp("[     T1] BUG: x"), "BUG: x");  // PRINTK_CALLER alone
+  EXPECT_EQ(strip_timestamp("[ T] x"), "[ T] x");
   EXPECT_EQ(strip_timestamp("[mem 0x0-0x1] usable"), "[mem 0x0-0x1] usable");
   EXPECT_EQ(strip_timestamp("no stamp"), "no stamp");
   EXPECT_EQ(strip_timestamp("[ 1.0"), "[ 1.0");

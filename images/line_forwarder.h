@@ -3,11 +3,12 @@
 // (orchestrator/src/image/line_forwarder_test.cc).
 //
 // One whole line per write: /init writes it as one /dev/kmsg record, so
-// kernel messages land only between lines. Only printable ASCII and TAB pass: what is checked here is exactly what
-// the host's sanitizer will see. Lines are cut at kMaxLine, never split (a
-// split would start a new line with whatever the test chose). A line that
-// starts with "racebisect-init" is defused ("# defused: ...") and reported
-// once, so nothing the test prints can pass for one of /init's markers.
+// kernel messages land only between lines. Only printable ASCII and TAB
+// pass: what is checked here is exactly what the host's sanitizer will see.
+// Lines are cut at kMaxLine, never split (a split would start a new line
+// with whatever the test chose). A line that starts with "racebisect-init"
+// is defused ("# defused: ...") and reported once, so nothing the test
+// prints can pass for one of /init's markers.
 #pragma once
 #include <functional>
 #include <string>

@@ -47,7 +47,7 @@ namespace {
 constexpr size_t kHugePage = 2UL << 20;
 constexpr size_t kSmallPage = 4096;
 
-// One write() per line keeps our lines whole even when printk interleaves.
+// One write() per line: /init forwards whole lines, each as one printk record.
 void emit(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void emit(const char* fmt, ...) {
   char buf[1024];

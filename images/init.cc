@@ -38,6 +38,7 @@
 namespace {
 
 constexpr std::string_view kMarker = rb_init::LineForwarder::kMarker;
+constexpr size_t kMaxShown = 800;  // of the exec marker's command: with the prefix, one kmsg record
 
 std::string g_prefix = "racebisect-init: ";  // gains the nonce once /proc/cmdline is read
 int g_console = 1;
@@ -55,23 +56,22 @@ void write_all(int fd, std::string_view s) {
 // Every line we print is one printk record. Written to the tty instead, a
 // line goes out in 16-byte FIFO chunks and the kernel's own messages land
 // between them: a marker cut in two is lost. A record is printed whole, in
-// order with the kernel's. Level 1 (alert, user facility) shows on any
-// console loglevel but 1, "quiet" included. A line the kernel refuses (over
-// 992 bytes: only a long exec marker) goes to the tty as before.
+// order with the kernel's. Level 0 (user facility): no console loglevel
+// hides it, not even the test's `dmesg -n 1`. Every line fits one record
+// (the forwarder's cut, kMaxShown); the tty is only for a kernel without
+// an unthrottled /dev/kmsg.
 void write_line(std::string_view line) {
-  if (g_kmsg >= 0 && write(g_kmsg, ("<9>" + std::string(line)).data(), line.size() + 3) > 0) return;
+  if (g_kmsg >= 0 && write(g_kmsg, ("<8>" + std::string(line)).data(), line.size() + 3) > 0) return;
   write_all(g_console, line);
 }
 
 void say(const std::string& s) { write_line(g_prefix + s + "\n"); }
 
-// /dev/kmsg, unthrottled, or -1: the kernel's default keeps 10 lines per
-// 5 s from user space and drops the rest silently.
+// /dev/kmsg, or -1 unless it is unthrottled: by default the kernel keeps 10
+// lines per 5 s from user space and drops the rest silently. The host puts
+// printk.devkmsg=on on the command line, which also locks it against the
+// test (run/contract.cc); without /proc/sys we cannot tell, so the tty.
 int open_kmsg() {
-  if (int f = open("/proc/sys/kernel/printk_devkmsg", O_WRONLY | O_CLOEXEC); f >= 0) {
-    write_all(f, "on\n");  // refused if the command line locked it; read back below
-    close(f);
-  }
   std::ifstream in("/proc/sys/kernel/printk_devkmsg");
   std::string mode;
   if (!(in >> mode) || mode != "on") return -1;
@@ -110,8 +110,11 @@ bool valid_name(const std::string& s) {
 // without blocking: an orphan holding the pipe open must not keep us here)
 // or the pipe is closed (then waits). PID 1 reaps every orphan meanwhile.
 int forward_until_exit(pid_t test, int pipe_fd) {
-  rb_init::LineForwarder fwd([](std::string_view line) { write_line(line); },
-                            [] { say("error the test printed a line starting with racebisect-init"); });
+  rb_init::LineForwarder fwd(
+      [](std::string_view line) { write_line(line); },
+      {.forged = [] { say("error the test printed a line starting with racebisect-init"); },
+       .cut = [] { say("error the test printed a line over " + std::to_string(rb_init::LineForwarder::kMaxLine) +
+                       " bytes (cut: its directive may be lost)"); }});
   char buf[4096];
   int status = 0;
   bool exited = false, eof = false;
@@ -181,7 +184,7 @@ int run_test(std::vector<std::string>& args) {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     execv(argv[0], argv.data());
-    say(std::string("error exec ") + argv[0] + ": " + strerror(errno));  // g_console: still the console
+    say(std::string("error exec ") + argv[0] + ": " + strerror(errno));  // our fds are still open here
     _exit(127);
   }
   close(fds[1]);
@@ -226,6 +229,7 @@ int main() {
 
   std::string shown;
   for (auto& a : args) shown += (shown.empty() ? "" : " ") + a;
+  if (shown.size() > kMaxShown) shown = shown.substr(0, kMaxShown) + " ...";  // one record; the host reads "exec "
   say("exec " + shown);
   const int status = run_test(args);
   if (WIFEXITED(status))

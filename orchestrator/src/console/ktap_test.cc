@@ -107,6 +107,8 @@ TEST(KtapResultLine, KernelTextGluedOnIsCutAtTheTimestamp) {
   EXPECT_EQ(u->get("ms"), "1");
 }
 
+// parse_result_line alone: the console parser strips one printk prefix
+// first, so there "[ 1.0] ok 1 trial" is a result (console_report_test.cc).
 TEST(KtapResultLine, NotResults) {
   for (const char* l : {"okay 1 trial", "ok", "ok ", "ok x trial", "ok 3x trial", "not ok -1 trial",
                         "not ok 99999999999 trial", " ok 1 trial", "xok 1 trial", "[ 1.0] ok 1 trial", "Ok 1 trial",

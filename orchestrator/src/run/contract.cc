@@ -27,8 +27,10 @@ std::string guest_cmdline(int hugepages, const std::string& test, const Args& ar
   if (test != "none") validate::guest_test(test);
   // oops=panic + panic=-1: any oops ends the boot at once (QEMU exits through
   // -no-reboot) instead of leaving a half-dead guest to time out.
-  std::string s = "console=ttyS0 oops=panic panic=-1 hugepages=" + std::to_string(hugepages) + " rb.test=" + test +
-                  " rb.nonce=" + std::string(nonce);
+  // printk.devkmsg=on: /init prints through /dev/kmsg (images/init.cc),
+  // unthrottled, and the test cannot turn that off.
+  std::string s = "console=ttyS0 oops=panic panic=-1 printk.devkmsg=on hugepages=" + std::to_string(hugepages) +
+                  " rb.test=" + test + " rb.nonce=" + std::string(nonce);
   std::string joined;
   for (const auto& [k, v] : args) {
     validate::guest_arg(k, v);

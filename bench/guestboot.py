@@ -7,7 +7,7 @@ import time
 
 def race_append(seed, args, extra_cmdline=""):
     """Kernel command line running uffd-race with the case's defaults plus args ("k=v,")."""
-    return (f"console=ttyS0 oops=panic panic=-1 printk.devkmsg=on hugepages=64 {extra_cmdline} rb.test=uffd-race "
+    return (f"console=ttyS0 oops=panic panic=-1 printk.devkmsg=on log_buf_len=4M hugepages=64 {extra_cmdline} rb.test=uffd-race "
             f"rb.nonce=0100af4bad1376d6 rb.args=mapping=noreserve,pages=32,readers=2,seed={seed},{args}variant=missing")
 
 

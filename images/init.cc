@@ -18,6 +18,7 @@
 // test prints can pass for a marker (see docs/ARCHITECTURE.md).
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -167,6 +168,22 @@ void say_hugepages() {
       " cpus=" + std::to_string(sysconf(_SC_NPROCESSORS_ONLN)));
 }
 
+// Kills what the test left running and reaps it for up to 1 s (a process
+// stuck in the kernel must not keep the boot alive). A leftover that keeps
+// printing (console-noise's flood) would otherwise keep our exit marker
+// queued behind its records until the reset cuts them off: measured, 1 of
+// 16 flooded boots ended without it. Once nothing else prints, our marker's
+// write prints everything queued before it returns.
+void end_leftovers() {
+  kill(-1, SIGKILL);  // every process but us
+  for (int i = 0; i < 100; ++i) {
+    int st = 0;
+    const pid_t w = waitpid(-1, &st, WNOHANG);
+    if (w < 0 && errno == ECHILD) return;
+    if (w <= 0) usleep(10000);
+  }
+}
+
 // Runs the test with its output through our forwarder; returns its wait status.
 int run_test(std::vector<std::string>& args) {
   int fds[2];
@@ -232,6 +249,7 @@ int main() {
   if (shown.size() > kMaxShown) shown = shown.substr(0, kMaxShown) + " ...";  // one record; the host reads "exec "
   say("exec " + shown);
   const int status = run_test(args);
+  end_leftovers();
   if (WIFEXITED(status))
     say("exit status=" + std::to_string(WEXITSTATUS(status)));
   else if (WIFSIGNALED(status))

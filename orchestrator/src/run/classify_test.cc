@@ -106,7 +106,7 @@ TEST(GuestContract, DerivedFromTheCommandLine) {
   Args args{{"trials", "6"}, {"variant", "missing"}};
   const std::string cmd = guest_cmdline(64, "uffd-race", args, "0123abcd");
   EXPECT_EQ(cmd,
-            "console=ttyS0 oops=panic panic=-1 printk.devkmsg=on hugepages=64 rb.test=uffd-race rb.nonce=0123abcd "
+            "console=ttyS0 oops=panic panic=-1 printk.devkmsg=on log_buf_len=4M hugepages=64 rb.test=uffd-race rb.nonce=0123abcd "
             "rb.args=trials=6,variant=missing");
   const auto c = contract_for(cmd);
   EXPECT_EQ(c.nonce, "0123abcd");

@@ -28,9 +28,12 @@ std::string guest_cmdline(int hugepages, const std::string& test, const Args& ar
   // oops=panic + panic=-1: any oops ends the boot at once (QEMU exits through
   // -no-reboot) instead of leaving a half-dead guest to time out.
   // printk.devkmsg=on: /init prints through /dev/kmsg (images/init.cc),
-  // unthrottled, and the test cannot turn that off.
-  std::string s = "console=ttyS0 oops=panic panic=-1 printk.devkmsg=on hugepages=" + std::to_string(hugepages) +
-                  " rb.test=" + test + " rb.nonce=" + std::string(nonce);
+  // unthrottled, and the test cannot turn that off. log_buf_len=4M: records
+  // wait there while the slow serial console catches up; a kernel storm
+  // that outruns the console by more than the buffer drops them (measured:
+  // 128 KiB, the base config's, lost results under the console-noise flood).
+  std::string s = "console=ttyS0 oops=panic panic=-1 printk.devkmsg=on log_buf_len=4M hugepages=" +
+                  std::to_string(hugepages) + " rb.test=" + test + " rb.nonce=" + std::string(nonce);
   std::string joined;
   for (const auto& [k, v] : args) {
     validate::guest_arg(k, v);

@@ -3,7 +3,9 @@
 // /dev/kmsg: kernel messages reach the serial console by another path than
 // /init's lines, and must never splice into them (a spliced marker or result
 // turns a good boot into an infra error, or a "not ok" into an "ok"). The
-// child outlives us by a second so /init's exit marker meets the flood too.
+// child outlives us, as a test's leftover might: /init must end it before
+// its exit marker, which would otherwise wait behind the flood's records
+// until the reset cuts them off.
 // quiet=1 first does what a test might that quiets the kernel: console
 // loglevel 1 (`dmesg -n 1`) and /dev/kmsg off; /init's lines must still
 // arrive. Other arguments are accepted and ignored (the case's own).
@@ -44,8 +46,6 @@ void write_line(int fd, const std::string& s) {
   }
 }
 
-}  // namespace
-
 // What a test that wants a quiet console might do. Failures are expected
 // (the host locks printk_devkmsg) and ignored.
 void quiet_the_kernel() {
@@ -55,6 +55,8 @@ void quiet_the_kernel() {
     close(f);
   }
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   int trials = 100;

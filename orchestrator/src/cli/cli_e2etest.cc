@@ -171,9 +171,8 @@ TEST(BadInput, HungGuest) {
 // Kernel messages reach the serial console by another path than /init's
 // lines; under a flood of them every result and marker must still arrive
 // whole (once, a mouse probe's message spliced into the start marker broke
-// a CI boot's contract).
-// With quiet=1 the test first sets the console loglevel to 1 and tries to
-// turn /dev/kmsg off: /init's lines must still all arrive.
+// a CI boot's contract), also when the test first sets the console loglevel
+// to 1 and tries to turn /dev/kmsg off (quiet=1).
 TEST(Console, KernelMessagesNeverSpliceTheGuestsLines) {
   std::string k = bzimage("patched");
   for (const char* quiet : {"quiet=0", "quiet=1"}) {

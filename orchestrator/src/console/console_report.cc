@@ -5,7 +5,6 @@
 #include <cstring>
 #include <fstream>
 
-#include "console/oops.h"
 #include "util/error.h"
 
 namespace rb::console {

@@ -179,7 +179,8 @@ std::string_view strip_timestamp(std::string_view line) {
     // A time, or a caller id alone (PRINTK_CALLER without PRINTK_TIME).
     const bool caller = !inner.empty() && (inner[0] == 'T' || inner[0] == 'C');
     bool ok = inner.size() > (caller ? 1u : 0u);
-    for (size_t i = caller ? 1 : 0; ok && i < inner.size(); ++i) ok = is_digit(inner[i]) || (!caller && inner[i] == '.');
+    for (size_t i = caller ? 1 : 0; ok && i < inner.size(); ++i)
+      ok = is_digit(inner[i]) || (!caller && inner[i] == '.');
     if (!ok) break;
     line.remove_prefix(close + 1);
     if (!line.empty() && line[0] == ' ') line.remove_prefix(1);

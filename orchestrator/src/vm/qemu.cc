@@ -12,6 +12,7 @@
 #include "util/fs.h"
 #include "util/process.h"
 #include "util/stop.h"
+#include "vm/tcg_boot.h"
 
 namespace rb::vm {
 
@@ -91,14 +92,18 @@ bool sandbox_supported() {
 std::vector<std::string> qemu_command(const BootSpec& spec) {
   std::vector<std::string> argv{"qemu-system-x86_64", "-M", "pc", "-nodefaults", "-no-user-config",
                                 "-m", std::to_string(spec.memory_mb), "-smp", std::to_string(spec.vcpus)};
+  std::string cmdline = spec.cmdline;
   if (spec.accel == Accel::Kvm) {
     argv.insert(argv.end(), {"-accel", "kvm", "-cpu", "host"});
   } else {
     // One host thread per vCPU: without it TCG runs vCPUs round-robin on one
     // thread and a race between vCPUs can hardly happen.
     argv.insert(argv.end(), {"-accel", "tcg,thread=multi"});
+    // Shorter firmware and no TSC calibration: see vm/tcg_boot.h.
+    if (const auto rom = qboot_rom()) argv.insert(argv.end(), {"-bios", rom->string()});
+    cmdline += tcg_cmdline_presets(cmdline, host_tsc_khz());
   }
-  argv.insert(argv.end(), {"-kernel", spec.kernel.string(), "-initrd", spec.initrd.string(), "-append", spec.cmdline,
+  argv.insert(argv.end(), {"-kernel", spec.kernel.string(), "-initrd", spec.initrd.string(), "-append", cmdline,
                            "-display", "none", "-monitor", "none", "-serial", "file:" + spec.console_log.string(),
                            // reboot -f in the guest = QEMU exits (poweroff only halts).
                            "-no-reboot"});

@@ -38,6 +38,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -55,6 +56,7 @@
 #include "util/hash.h"
 #include "util/process.h"
 #include "vm/qemu.h"
+#include "vm/tcg_boot.h"
 
 namespace rb::bench {
 namespace {
@@ -329,17 +331,32 @@ void set_machine(std::vector<std::string>& argv, const std::string& machine) {
   if (it != argv.end() && it + 1 != argv.end()) *(it + 1) = machine;
 }
 
-// The loops-per-jiffy and TSC kHz the kernel computed itself on the boot
-// CPU, read from a console log ("... (lpj=N)", "tsc: Detected X MHz"), so
-// that presetting them skips the calibrations (the secondary vCPU's direct
-// calibration fails under TCG and falls back to a slow one).
+// The loops-per-jiffy the kernel computed itself on the boot CPU, read from
+// a console log ("... (lpj=N)"), so that presetting it skips the secondary
+// vCPU's calibration (its direct calibration fails under TCG and falls back
+// to a slow one). The product does not preset it: the right value depends
+// on the kernel's HZ, which a bzImage does not tell.
 std::string calibration_preset(const std::string& console) {
   std::smatch m;
-  std::string out;
-  if (std::regex_search(console, m, std::regex(R"(tsc: Detected (\d+)\.(\d{3}) MHz)")))
-    out += "tsc_early_khz=" + m[1].str() + m[2].str();
-  if (std::regex_search(console, m, std::regex(R"(\(lpj=(\d+)\))"))) out += (out.empty() ? "" : " ") + std::string("lpj=") + m[1].str();
-  return out;
+  if (std::regex_search(console, m, std::regex(R"(\(lpj=(\d+)\))"))) return "lpj=" + m[1].str();
+  return "";
+}
+
+// Removes `option` and its value from a QEMU argv.
+void drop_option(std::vector<std::string>& argv, const std::string& option) {
+  auto it = std::find(argv.begin(), argv.end(), option);
+  if (it != argv.end() && it + 1 != argv.end()) argv.erase(it, it + 2);
+}
+
+// Removes the kernel command line words starting with `prefix`.
+void drop_append_word(std::vector<std::string>& argv, const std::string& prefix) {
+  auto it = std::find(argv.begin(), argv.end(), "-append");
+  if (it == argv.end() || it + 1 == argv.end()) return;
+  std::istringstream words(*(it + 1));
+  std::string kept;
+  for (std::string w; words >> w;)
+    if (!w.starts_with(prefix)) kept += (kept.empty() ? "" : " ") + w;
+  *(it + 1) = kept;
 }
 
 // Seconds from spawning `argv` to the KTAP header in `log` (nullopt if it did
@@ -393,22 +410,31 @@ void section_candidates(Ctx& c) {
     time_to_ktap(command(Candidate{"current", {}, ""}, "", log), log, std::chrono::seconds(30));
     preset = calibration_preset(read_tail(log, 1 << 20));
   }
-  const std::string qboot = "/usr/share/qemu/qboot.rom";
+  // The current command already has qboot and the TSC rate under TCG
+  // (vm/tcg_boot.h): its rows take each of them out again.
+  const auto rom = vm::qboot_rom();
+  const std::string qboot = rom ? rom->string() : "/usr/share/qemu/qboot.rom";
   std::vector<Candidate> cands{
-      {"current (-M pc -nodefaults, SeaBIOS)", {}, ""},
-      {"qboot firmware (-bios qboot.rom)", [&](auto& a) { a.insert(a.end(), {"-bios", qboot}); }, ""},
-      {"microvm machine (its qboot-based firmware)", [](auto& a) { set_machine(a, "microvm"); }, ""},
-      {"calibration preset (" + preset + ")", {}, preset},
+      {"current (qboot, tsc_early_khz under TCG)", {}, ""},
+      {"SeaBIOS instead of qboot", [](auto& a) { drop_option(a, "-bios"); }, ""},
+      {"no TSC rate preset", [](auto& a) { drop_append_word(a, "tsc_early_khz="); }, ""},
+      {"SeaBIOS, no TSC preset (before 2026-11-27)",
+       [](auto& a) {
+         drop_option(a, "-bios");
+         drop_append_word(a, "tsc_early_khz=");
+       },
+       ""},
+      {"plus the lpj preset (" + preset + ")", {}, preset},
+      {"microvm machine (its qboot-based firmware)",
+       [](auto& a) {
+         drop_option(a, "-bios");
+         set_machine(a, "microvm");
+       },
+       ""},
       {"acpi=off", {}, "acpi=off"},
-      {"qboot + acpi=off", [&](auto& a) { a.insert(a.end(), {"-bios", qboot}); }, "acpi=off"},
-      {"no PS/2 probe (i8042.nokbd i8042.noaux)", {}, "i8042.nokbd i8042.noaux"},
       {"quiet console (quiet) [info only: hides oops lines]", {}, "quiet"},
-      {"qboot + acpi=off + calibration preset", [&](auto& a) { a.insert(a.end(), {"-bios", qboot}); },
-       "acpi=off " + preset},
-      {"qboot + acpi=off + preset + no PS/2 probe", [&](auto& a) { a.insert(a.end(), {"-bios", qboot}); },
-       "acpi=off i8042.nokbd i8042.noaux " + preset},
   };
-  if (!fs::exists(qboot)) spdlog::warn("{} is missing: the qboot rows will fail", qboot);
+  if (!rom) spdlog::warn("{} is missing: every row boots SeaBIOS", qboot);
   std::vector<std::vector<double>> t(cands.size());
   std::vector<int> bad(cands.size()), wrong_cpus(cands.size());
   const double l0 = load1();

@@ -331,17 +331,6 @@ void set_machine(std::vector<std::string>& argv, const std::string& machine) {
   if (it != argv.end() && it + 1 != argv.end()) *(it + 1) = machine;
 }
 
-// The loops-per-jiffy the kernel computed itself on the boot CPU, read from
-// a console log ("... (lpj=N)"), so that presetting it skips the secondary
-// vCPU's calibration (its direct calibration fails under TCG and falls back
-// to a slow one). The product does not preset it: the right value depends
-// on the kernel's HZ, which a bzImage does not tell.
-std::string calibration_preset(const std::string& console) {
-  std::smatch m;
-  if (std::regex_search(console, m, std::regex(R"(\(lpj=(\d+)\))"))) return "lpj=" + m[1].str();
-  return "";
-}
-
 // Removes `option` and its value from a QEMU argv.
 void drop_option(std::vector<std::string>& argv, const std::string& option) {
   auto it = std::find(argv.begin(), argv.end(), option);
@@ -402,29 +391,22 @@ void section_candidates(Ctx& c) {
     if (cand.qemu) cand.qemu(argv);
     return argv;
   };
-  // One boot of the current command gives the kernel's own calibration.
-  std::string preset;
-  {
-    Heavy h(c);
-    const fs::path log = dir / "calibration.log";
-    time_to_ktap(command(Candidate{"current", {}, ""}, "", log), log, std::chrono::seconds(30));
-    preset = calibration_preset(read_tail(log, 1 << 20));
-  }
-  // The current command already has qboot and the TSC rate under TCG
-  // (vm/tcg_boot.h): its rows take each of them out again.
+  // The current command already has qboot and the TSC presets under TCG
+  // (vm/tcg_boot.h): these rows take each of them out again.
   const auto rom = vm::qboot_rom();
   const std::string qboot = rom ? rom->string() : "/usr/share/qemu/qboot.rom";
   std::vector<Candidate> cands{
-      {"current (qboot, tsc_early_khz under TCG)", {}, ""},
+      {"current (qboot, tsc_early_khz + lpj under TCG)", {}, ""},
       {"SeaBIOS instead of qboot", [](auto& a) { drop_option(a, "-bios"); }, ""},
-      {"no TSC rate preset", [](auto& a) { drop_append_word(a, "tsc_early_khz="); }, ""},
-      {"SeaBIOS, no TSC preset (before 2026-11-27)",
+      {"no tsc_early_khz", [](auto& a) { drop_append_word(a, "tsc_early_khz="); }, ""},
+      {"no lpj", [](auto& a) { drop_append_word(a, "lpj="); }, ""},
+      {"SeaBIOS, no presets (before 2026-11-27)",
        [](auto& a) {
          drop_option(a, "-bios");
          drop_append_word(a, "tsc_early_khz=");
+         drop_append_word(a, "lpj=");
        },
        ""},
-      {"plus the lpj preset (" + preset + ")", {}, preset},
       {"microvm machine (its qboot-based firmware)",
        [](auto& a) {
          drop_option(a, "-bios");
@@ -460,7 +442,6 @@ void section_candidates(Ctx& c) {
                       i ? ratio_str(base.med / s.med) : "", n, l0, l1});
     c.json["candidates"][cands[i].name] = {{"seconds", t[i]}, {"no_ktap", bad[i]}, {"lost_vcpu", wrong_cpus[i]}};
   }
-  c.json["candidates_preset"] = preset;
 }
 
 // ---- 2. time to first failure on the fix-reverted kernel ---------------------

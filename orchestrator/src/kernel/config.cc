@@ -66,6 +66,24 @@ std::map<std::string, std::string> parse_dotconfig(std::string_view text) {
   return out;
 }
 
+std::optional<int> image_hz(const std::filesystem::path& bzimage) {
+  // The cache's layout (kernel/build.cc): kernels/<key>/{bzImage,config}.
+  const auto config = bzimage.parent_path() / "config";
+  std::error_code ec;
+  if (bzimage.filename() != "bzImage" || !std::filesystem::is_regular_file(config, ec)) return std::nullopt;
+  try {
+    const auto opts = parse_dotconfig(read_file(config));
+    const auto it = opts.find("HZ");
+    if (it == opts.end() || it->second.empty() || it->second.size() > 5 ||
+        it->second.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    const int hz = std::stoi(it->second);
+    return hz >= 24 && hz <= 10000 ? std::optional<int>(hz) : std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;  // not a config we can read: no preset, the kernel calibrates
+  }
+}
+
 std::string Mismatch::describe() const {
   std::string s = "CONFIG_" + wanted.name + "=" + wanted.value + " (" + wanted.origin + ") ";
   if (!exists_in_kconfig) return s + "does not exist in this kernel tree";

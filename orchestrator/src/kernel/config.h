@@ -25,6 +25,11 @@ std::vector<ConfigOption> load_fragment(const std::filesystem::path& path);
 // A resolved .config as a map name -> value ("n" for "is not set").
 std::map<std::string, std::string> parse_dotconfig(std::string_view text);
 
+// CONFIG_HZ of the kernel whose bzImage is `bzimage`, read from the config
+// the kernel cache keeps beside it; nullopt for a kernel from elsewhere (a
+// bzImage does not say its HZ) or an unreadable value.
+std::optional<int> image_hz(const std::filesystem::path& bzimage);
+
 struct Mismatch {
   ConfigOption wanted;
   std::optional<std::string> got;  // nullopt: the option is absent from .config

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -69,6 +71,35 @@ TEST(Kconfig, MismatchNamesDependencyOrNonexistence) {
   EXPECT_EQ(m[0].describe(), "CONFIG_NO_SUCH=y (uffd.config:2) does not exist in this kernel tree");
   EXPECT_EQ(m[1].describe(),
             "CONFIG_USERFAULTFD=y (uffd.config:1) is absent from .config; Kconfig says it depends on: [MMU]");
+}
+
+// A cached kernel tells its HZ through the config beside its bzImage; a
+// kernel from elsewhere, or a config that does not say, tells nothing.
+TEST(ImageHz, ReadsTheConfigBesideACachedBzImage) {
+  TempDir dir(fs::temp_directory_path(), "rb-image-hz");
+  struct Row {
+    std::string image_name;
+    std::optional<std::string> config;
+    std::optional<int> hz;
+  };
+  const Row rows[] = {
+      {"bzImage", "CONFIG_HZ_250=y\nCONFIG_HZ=250\n", 250},
+      {"bzImage", "CONFIG_HZ=1000\n", 1000},
+      {"bzImage", "CONFIG_SMP=y\n", std::nullopt},             // no HZ line
+      {"bzImage", "CONFIG_HZ=\"250\"\n", std::nullopt},        // not a number
+      {"bzImage", "CONFIG_HZ=7\n", std::nullopt},              // not a timer rate
+      {"bzImage", "garbage line\n", std::nullopt},             // unreadable config
+      {"bzImage", std::nullopt, std::nullopt},                  // no config at all
+      {"vmlinuz-6.1.0-56-amd64", "CONFIG_HZ=250\n", std::nullopt},  // not the cache's layout
+  };
+  int i = 0;
+  for (const auto& r : rows) {
+    const fs::path d = dir.path() / std::to_string(i++);
+    fs::create_directories(d);
+    write_file_atomic(d / r.image_name, "kernel");
+    if (r.config) write_file_atomic(d / "config", *r.config);
+    EXPECT_EQ(image_hz(d / r.image_name), r.hz) << d / r.image_name << " " << r.config.value_or("(none)");
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,9 @@ struct BootSpec {
   int vcpus = 2;
   int memory_mb = 512;
   Accel accel = Accel::Tcg;           // resolved (never Auto) by the caller
+  // The kernel's CONFIG_HZ when known: a TCG boot then presets its delay
+  // loop (vm/tcg_boot.h), which needs the timer rate to be right.
+  std::optional<int> kernel_hz;
   std::filesystem::path console_log;  // the serial console, as captured
   std::chrono::seconds timeout{600};            // hard limit for the whole boot
   std::chrono::seconds no_output_timeout{120};  // hang detection

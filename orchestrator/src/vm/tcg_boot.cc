@@ -63,10 +63,13 @@ std::optional<long> host_tsc_khz() {
   return khz;
 }
 
-std::string tcg_cmdline_presets(const std::string& cmdline, std::optional<long> tsc_khz) {
-  // A rate the user gave (racebisect boot --append) stays theirs.
-  if (!tsc_khz || cmdline.find("tsc_early_khz=") != std::string::npos) return "";
-  const std::string extra = " tsc_early_khz=" + std::to_string(*tsc_khz);
+std::string tcg_cmdline_presets(const std::string& cmdline, std::optional<long> tsc_khz, std::optional<int> hz) {
+  // A value the user gave (racebisect boot --append) stays theirs.
+  auto given = [&](const char* word) { return cmdline.find(word) != std::string::npos; };
+  if (!tsc_khz) return "";
+  std::string extra;
+  if (!given("tsc_early_khz=")) extra += " tsc_early_khz=" + std::to_string(*tsc_khz);
+  if (hz && *hz > 0 && !given("lpj=")) extra += " lpj=" + std::to_string(*tsc_khz * 1000 / *hz);
   if (cmdline.size() + extra.size() >= validate::kMaxKernelCmdline) return "";
   return extra;
 }

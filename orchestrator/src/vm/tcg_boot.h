@@ -7,6 +7,9 @@
 //   slow fallback measures the TSC against the HPET for ~90 ms. Under TCG
 //   the guest's TSC *is* the host's (QEMU reads the host TSC), so the host
 //   can measure the rate once and tell the kernel.
+// - lpj=: the secondary vCPU's delay-loop calibration fails under TCG too
+//   and falls back to a slow loop. With the TSC as the delay timer a jiffy
+//   is tsc_khz * 1000 / HZ loops, so it is preset when HZ is known.
 //
 // Only the local QEMU backend uses these: a libvirt host may be another
 // machine, with another TSC and another QEMU data directory.
@@ -32,6 +35,6 @@ bool tsc_is_invariant(const std::string& flags);
 // The kernel arguments a TCG boot adds to `cmdline` (leading space
 // included): empty when nothing applies, when `cmdline` sets them already,
 // or when they would not fit the kernel's command line.
-std::string tcg_cmdline_presets(const std::string& cmdline, std::optional<long> tsc_khz);
+std::string tcg_cmdline_presets(const std::string& cmdline, std::optional<long> tsc_khz, std::optional<int> hz);
 
 }  // namespace rb::vm

@@ -413,7 +413,7 @@ void section_candidates(Ctx& c) {
          set_machine(a, "microvm");
        },
        ""},
-      {"acpi=off", {}, "acpi=off"},
+      {"acpi=off (on qboot, which has an MP table)", {}, "acpi=off"},
       {"quiet console (quiet) [info only: hides oops lines]", {}, "quiet"},
   };
   if (!rom) spdlog::warn("{} is missing: every row boots SeaBIOS", qboot);

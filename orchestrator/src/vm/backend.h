@@ -21,8 +21,8 @@ struct BootSpec {
   int vcpus = 2;
   int memory_mb = 512;
   Accel accel = Accel::Tcg;           // resolved (never Auto) by the caller
-  // The kernel's CONFIG_HZ when known: a TCG boot then presets its delay
-  // loop (vm/tcg_boot.h), which needs the timer rate to be right.
+  // The kernel's CONFIG_HZ (the jiffy's length) when known: a TCG boot then
+  // presets the delay loop's loops per jiffy (vm/tcg_boot.h).
   std::optional<int> kernel_hz;
   std::filesystem::path console_log;  // the serial console, as captured
   std::chrono::seconds timeout{600};            // hard limit for the whole boot

@@ -101,7 +101,7 @@ std::vector<std::string> qemu_command(const BootSpec& spec) {
     argv.insert(argv.end(), {"-accel", "tcg,thread=multi"});
     // Shorter firmware and no TSC calibration: see vm/tcg_boot.h.
     if (const auto rom = qboot_rom()) argv.insert(argv.end(), {"-bios", rom->string()});
-    cmdline += tcg_cmdline_presets(cmdline, host_tsc_khz(), spec.kernel_hz);
+    cmdline = with_tcg_presets(cmdline, host_tsc_khz(), spec.kernel_hz);
   }
   argv.insert(argv.end(), {"-kernel", spec.kernel.string(), "-initrd", spec.initrd.string(), "-append", cmdline,
                            "-display", "none", "-monitor", "none", "-serial", "file:" + spec.console_log.string(),

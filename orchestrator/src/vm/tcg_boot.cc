@@ -1,11 +1,16 @@
 #include "vm/tcg_boot.h"
 
 #include <time.h>
+#if defined(__x86_64__)
 #include <x86intrin.h>
+#endif
 
+#include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <vector>
 
 #include "util/validate.h"
 
@@ -37,21 +42,39 @@ double monotonic_raw_s() {
 }
 
 std::optional<long> measure_tsc_khz() {
+#if defined(__x86_64__)
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;
   while (std::getline(cpuinfo, line) && !line.starts_with("flags")) {}
   if (!tsc_is_invariant(line)) return std::nullopt;
-  // 50 ms: a few microseconds of jitter at either end is < 0.01%.
+  // 50 ms: a few microseconds of jitter at either end is < 0.01%. A signal
+  // must not shorten the window, so sleep until it has passed.
   const double t0 = monotonic_raw_s();
   const unsigned long long c0 = __rdtsc();
-  timespec nap{0, 50'000'000};
-  nanosleep(&nap, nullptr);
+  timespec left{0, 50'000'000};
+  while (nanosleep(&left, &left) != 0 && errno == EINTR) {}
   const unsigned long long c1 = __rdtsc();
   const double t1 = monotonic_raw_s();
-  if (c1 <= c0 || t1 <= t0) return std::nullopt;
+  if (c1 <= c0 || t1 - t0 < 0.045) return std::nullopt;
   const long khz = static_cast<long>(static_cast<double>(c1 - c0) / (t1 - t0) / 1000.0 + 0.5);
   if (khz < 100'000 || khz > 10'000'000) return std::nullopt;  // 0.1-10 GHz, else not a TSC we understand
   return khz;
+#else
+  return std::nullopt;  // the guest's TSC is the host's cycle counter only on an x86 host
+#endif
+}
+
+// The kernel parameter words of `cmdline` (those before a "--"), with
+// '-' read as '_' in names as the kernel does.
+std::vector<std::string> kernel_words(const std::string& cmdline) {
+  std::vector<std::string> out;
+  std::istringstream words(cmdline);
+  for (std::string w; words >> w && w != "--";) {
+    const auto eq = w.find('=');
+    std::replace(w.begin(), eq == std::string::npos ? w.end() : w.begin() + static_cast<long>(eq), '-', '_');
+    out.push_back(w);
+  }
+  return out;
 }
 
 }  // namespace
@@ -63,15 +86,29 @@ std::optional<long> host_tsc_khz() {
   return khz;
 }
 
-std::string tcg_cmdline_presets(const std::string& cmdline, std::optional<long> tsc_khz, std::optional<int> hz) {
-  // A value the user gave (racebisect boot --append) stays theirs.
-  auto given = [&](const char* word) { return cmdline.find(word) != std::string::npos; };
-  if (!tsc_khz) return "";
-  std::string extra;
-  if (!given("tsc_early_khz=")) extra += " tsc_early_khz=" + std::to_string(*tsc_khz);
+std::string with_tcg_presets(const std::string& cmdline, std::optional<long> tsc_khz, std::optional<int> hz) {
+  if (!tsc_khz) return cmdline;
+  const auto words = kernel_words(cmdline);
+  auto given = [&](const std::string& key) {
+    return std::any_of(words.begin(), words.end(), [&](const std::string& w) { return w.starts_with(key); });
+  };
+  if (given("tsc_early_khz=")) return cmdline;  // the user's rate: no lpj of ours to contradict it
+  std::string extra = "tsc_early_khz=" + std::to_string(*tsc_khz);
   if (hz && *hz > 0 && !given("lpj=")) extra += " lpj=" + std::to_string(*tsc_khz * 1000 / *hz);
-  if (cmdline.size() + extra.size() >= validate::kMaxKernelCmdline) return "";
-  return extra;
+  if (cmdline.size() + extra.size() + 1 >= validate::kMaxKernelCmdline) return cmdline;
+  // Before a "--": the words after it are init's arguments.
+  std::istringstream in(cmdline);
+  std::string out;
+  bool placed = false;
+  for (std::string w; in >> w;) {
+    if (w == "--" && !placed) {
+      out += (out.empty() ? "" : " ") + extra;
+      placed = true;
+    }
+    out += (out.empty() ? "" : " ") + w;
+  }
+  if (!placed) out += (out.empty() ? "" : " ") + extra;
+  return out;
 }
 
 }  // namespace rb::vm

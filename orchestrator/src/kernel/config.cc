@@ -1,5 +1,6 @@
 #include "kernel/config.h"
 
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -71,17 +72,16 @@ std::optional<int> image_hz(const std::filesystem::path& bzimage) {
   const auto config = bzimage.parent_path() / "config";
   std::error_code ec;
   if (bzimage.filename() != "bzImage" || !std::filesystem::is_regular_file(config, ec)) return std::nullopt;
-  try {
-    const auto opts = parse_dotconfig(read_file(config));
-    const auto it = opts.find("HZ");
-    if (it == opts.end() || it->second.empty() || it->second.size() > 5 ||
-        it->second.find_first_not_of("0123456789") != std::string::npos)
-      return std::nullopt;
-    const int hz = std::stoi(it->second);
+  // One line is needed, on every boot: look for it, do not parse the config.
+  std::ifstream in(config);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("CONFIG_HZ=")) continue;
+    const std::string v = line.substr(10);
+    if (v.empty() || v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    const int hz = std::stoi(v);
     return hz >= 24 && hz <= 10000 ? std::optional<int>(hz) : std::nullopt;
-  } catch (const std::exception&) {
-    return std::nullopt;  // not a config we can read: no preset, the kernel calibrates
   }
+  return std::nullopt;
 }
 
 std::string Mismatch::describe() const {

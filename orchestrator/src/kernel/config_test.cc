@@ -88,7 +88,7 @@ TEST(ImageHz, ReadsTheConfigBesideACachedBzImage) {
       {"bzImage", "CONFIG_SMP=y\n", std::nullopt},             // no HZ line
       {"bzImage", "CONFIG_HZ=\"250\"\n", std::nullopt},        // not a number
       {"bzImage", "CONFIG_HZ=7\n", std::nullopt},              // not a timer rate
-      {"bzImage", "garbage line\n", std::nullopt},             // unparseable config
+      {"bzImage", "garbage line\n", std::nullopt},             // not a config: no HZ line
       {"bzImage", std::nullopt, std::nullopt},                  // no config at all
       {"vmlinuz-6.1.0-56-amd64", "CONFIG_HZ=250\n", std::nullopt},  // not the cache's layout
   };

@@ -6,6 +6,7 @@
 #endif
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <fstream>
 #include <mutex>
@@ -64,12 +65,20 @@ std::optional<long> measure_tsc_khz() {
 #endif
 }
 
-// The kernel parameter words of `cmdline` (those before a "--"), with
-// '-' read as '_' in names as the kernel does.
-std::vector<std::string> kernel_words(const std::string& cmdline) {
+// Where the kernel's parameters end: at a "--" word (the words after it
+// are init's), or at the end.
+size_t kernel_part_end(const std::string& cmdline) {
+  auto space = [&](size_t i) { return std::isspace(static_cast<unsigned char>(cmdline[i])) != 0; };
+  for (size_t pos = 0; (pos = cmdline.find("--", pos)) != std::string::npos; pos += 2)
+    if ((pos == 0 || space(pos - 1)) && (pos + 2 == cmdline.size() || space(pos + 2))) return pos;
+  return cmdline.size();
+}
+
+// The words of `kernel_part`, with '-' read as '_' in names as the kernel does.
+std::vector<std::string> kernel_words(const std::string& kernel_part) {
   std::vector<std::string> out;
-  std::istringstream words(cmdline);
-  for (std::string w; words >> w && w != "--";) {
+  std::istringstream words(kernel_part);
+  for (std::string w; words >> w;) {
     const auto eq = w.find('=');
     std::replace(w.begin(), eq == std::string::npos ? w.end() : w.begin() + static_cast<long>(eq), '-', '_');
     out.push_back(w);
@@ -88,7 +97,9 @@ std::optional<long> host_tsc_khz() {
 
 std::string with_tcg_presets(const std::string& cmdline, std::optional<long> tsc_khz, std::optional<int> hz) {
   if (!tsc_khz) return cmdline;
-  const auto words = kernel_words(cmdline);
+  const size_t end = kernel_part_end(cmdline);
+  std::string head = cmdline.substr(0, end);
+  const auto words = kernel_words(head);
   auto given = [&](const std::string& key) {
     return std::any_of(words.begin(), words.end(), [&](const std::string& w) { return w.starts_with(key); });
   };
@@ -96,19 +107,8 @@ std::string with_tcg_presets(const std::string& cmdline, std::optional<long> tsc
   std::string extra = "tsc_early_khz=" + std::to_string(*tsc_khz);
   if (hz && *hz > 0 && !given("lpj=")) extra += " lpj=" + std::to_string(*tsc_khz * 1000 / *hz);
   if (cmdline.size() + extra.size() + 1 >= validate::kMaxKernelCmdline) return cmdline;
-  // Before a "--": the words after it are init's arguments.
-  std::istringstream in(cmdline);
-  std::string out;
-  bool placed = false;
-  for (std::string w; in >> w;) {
-    if (w == "--" && !placed) {
-      out += (out.empty() ? "" : " ") + extra;
-      placed = true;
-    }
-    out += (out.empty() ? "" : " ") + w;
-  }
-  if (!placed) out += (out.empty() ? "" : " ") + extra;
-  return out;
+  while (!head.empty() && std::isspace(static_cast<unsigned char>(head.back()))) head.pop_back();
+  return head + (head.empty() ? "" : " ") + extra + (end < cmdline.size() ? " " + cmdline.substr(end) : "");
 }
 
 }  // namespace rb::vm

@@ -414,6 +414,11 @@ void section_candidates(Ctx& c) {
        },
        ""},
       {"acpi=off (on qboot, which has an MP table)", {}, "acpi=off"},
+      // TCG has no TSC-deadline timer, so 6.1 calibrates the local APIC timer
+      // against the tick for 100 ms; noapictimer skips that and ticks come
+      // from the HPET, broadcast to the other vCPU. Not adopted: the warm race
+      // runs ~25% slower (docs/PERFORMANCE.md, "noapictimer").
+      {"noapictimer (no 100 ms APIC timer calibration)", {}, "noapictimer"},
       {"quiet console (quiet) [info only: hides oops lines]", {}, "quiet"},
   };
   if (!rom) spdlog::warn("{} is missing: every row boots SeaBIOS", qboot);

@@ -4,15 +4,10 @@
 
 #include <random>
 
+#include "testing/fixtures.h"
+
 namespace rb::bisect {
 namespace {
-
-// The topology of issue 7: mainline 0-1-2, a short branch 3-4-5 (culprit 4)
-// forked at 2, a long branch 6..11 forked at 2, merges 12 (short) and 13
-// (long), more mainline 14, 15.
-CommitGraph issue_topology() {
-  return CommitGraph({{}, {0}, {1}, {2}, {3}, {4}, {2}, {6}, {7}, {8}, {9}, {10}, {2, 5}, {12, 11}, {13}, {14}});
-}
 
 // Ancestors-or-self by depth-first search, node 0 always included.
 std::vector<bool> brute_ancestors(const CommitGraph& g, int x) {
@@ -41,7 +36,7 @@ TEST(CommitGraph, LinearAncestorsArePrefixes) {
 }
 
 TEST(CommitGraph, IssueTopologyDescendantsOfTheCulprit) {
-  const auto g = issue_topology();
+  const auto g = rb::testing::issue7_topology();
   EXPECT_FALSE(g.is_linear());
   // Bad iff the culprit (4) is an ancestor-or-self: 4, 5, both merges, mainline after.
   std::vector<int> bad;
@@ -84,7 +79,7 @@ TEST(CommitGraph, AncestorSumsMatchBruteForceOnRandomDags) {
 }
 
 TEST(CommitGraph, NearestTestableNeighboursFollowFirstParentsAndChildren) {
-  const auto g = issue_topology();
+  const auto g = rb::testing::issue7_topology();
   auto ok = [](int x) { return x != 12 && x != 5; };
   EXPECT_EQ(g.nearest_up(13, ok), 2);  // 12 is skipped; its first parent is mainline 2
   EXPECT_EQ(g.nearest_down(4, ok), 13);

@@ -9,15 +9,13 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "testing/fixtures.h"
+
 namespace rb::bisect {
 namespace {
 
 double sum(const std::vector<double>& v, int from, int to) {  // [from, to]
   return std::accumulate(v.begin() + from, v.begin() + to + 1, 0.0);
-}
-
-CommitGraph issue_topology() {  // as in graph_test.cc: culprit branch 3-4-5, long branch 6..11
-  return CommitGraph({{}, {0}, {1}, {2}, {3}, {4}, {2}, {6}, {7}, {8}, {9}, {10}, {2, 5}, {12, 11}, {13}, {14}});
 }
 
 // log P(k of t | mean p, correlation rho) up to the binomial coefficient, by
@@ -130,7 +128,7 @@ TEST(CulpritPosterior, MatchesABruteForceEvaluationOnALine) {
 }
 
 TEST(CulpritPosterior, MatchesABruteForceEvaluationOnTheIssueTopologyAndForAFix) {
-  const auto g = issue_topology();
+  const auto g = rb::testing::issue7_topology();
   std::vector<std::vector<BootCount>> boots(g.size());
   boots[0] = {{8, 0}};
   boots[5] = {{8, 3}};
@@ -158,7 +156,7 @@ TEST(CulpritPosterior, CleanLongBranchDoesNotPullTheCulpritToItsMerge) {
   // Failures at the first merge and the end, clean runs all along the long
   // branch: the culprit is on the short branch (3, 4 or 5) or its merge 12,
   // never the long branch's merge 13 (where a flattened line put it).
-  const auto g = issue_topology();
+  const auto g = rb::testing::issue7_topology();
   CulpritPosterior post(g);
   post.observe(15, 64, 30);
   post.observe(0, 64, 0);

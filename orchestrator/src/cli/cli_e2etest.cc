@@ -7,22 +7,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "testing/e2e_binary.h"
 #include "util/fs.h"
 #include "util/process.h"
 
 namespace rb {
 namespace {
 
-struct Cli {
-  int code;
-  std::string out;
-};
-
-Cli racebisect(std::vector<std::string> args) {
-  args.insert(args.begin(), RB_BINARY);
-  RunResult r = run_process(args, {}, std::chrono::seconds(2400));
-  return {r.timed_out ? -1 : r.exit_code, r.output};
-}
+using Cli = testing::CliRun;
+using testing::racebisect;
 
 fs::path scratch(const std::string& name) {
   fs::path p = fs::path(RB_E2E_WORK) / name;

@@ -1,6 +1,5 @@
 #include "cli/nightly.h"
 
-#include <ctime>
 #include <iostream>
 
 #include "nightly/nightly.h"
@@ -40,13 +39,6 @@ report::CompareParams compare_params(const CompareFlags& f) {
 
 fs::path history_db(const std::string& flag) { return flag.empty() ? cache_root() / "history.db" : fs::path(flag); }
 
-std::string utc_stamp() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", std::gmtime(&t));
-  return buf;
-}
-
 // ---- nightly ----
 
 struct NightlyFlags {
@@ -68,7 +60,7 @@ int run_nightly(const NightlyFlags& f) {
   o.design = "fixed";
   o.fixed_factor = 1;  // every cell runs the same design
   c.settings = run::resolve_settings(o, {});
-  if (c.settings.out.empty()) c.settings.out = fs::absolute("racebisect-nightly") / (utc_stamp() + "-" + c.matrix.name);
+  if (c.settings.out.empty()) c.settings.out = stamped_dir("racebisect-nightly", c.matrix.name);
   c.db = history_db(f.db);
   c.baseline = f.baseline;
   c.pin = f.pin;

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
 #include <iostream>
 
 #include "report/bundle.h"
@@ -20,16 +19,9 @@ struct ReproduceFlags {
   std::string json;
 };
 
-std::string utc_stamp() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", std::gmtime(&t));
-  return buf;
-}
-
 int run_reproduce(const ReproduceFlags& f) {
   run::Settings s = run::resolve_settings(f.o, {});
-  if (s.out.empty()) s.out = fs::absolute("racebisect-runs") / (utc_stamp() + "-" + s.kase.name);
+  if (s.out.empty()) s.out = stamped_dir("racebisect-runs", s.kase.name);
   fs::create_directories(s.out);
   fs::copy_file(s.kase.file, s.out / "case.toml", fs::copy_options::overwrite_existing);
   if (s.sequential.on)

@@ -26,20 +26,14 @@
 #include <sstream>
 #include <string>
 
+#include "testing/fixtures.h"
 #include "util/error.h"
 
 namespace rb::console {
 namespace {
 
-std::string log_path(const std::string& name) { return std::string(RB_TESTDATA_DIR) + "/console/" + name; }
-
-std::string testdata(const std::string& name) {
-  std::ifstream in(log_path(name), std::ios::binary);
-  EXPECT_TRUE(in) << "missing test log " << name;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using rb::testing::console_log;
+using rb::testing::console_log_path;
 
 bool valid_utf8_without_controls(const std::string& s) {
   for (size_t i = 0; i < s.size();) {
@@ -143,7 +137,7 @@ void expect_sane(const ConsoleReport& r) {
 // ---- recorded logs --------------------------------------------------------
 
 TEST(ConsoleLogs, CleanPassingRun) {
-  auto r = parse_console_file(log_path("pass_10_trials.log"));
+  auto r = parse_console_file(console_log_path("pass_10_trials.log"));
   EXPECT_TRUE(r.init_started);
   EXPECT_EQ(r.exit_status, 0);
   EXPECT_TRUE(r.init_errors.empty());
@@ -168,7 +162,7 @@ TEST(ConsoleLogs, CleanPassingRun) {
 }
 
 TEST(ConsoleLogs, ContractExampleWithMissingResults) {
-  auto r = parse_console(testdata("mixed_incomplete.log"));
+  auto r = parse_console(console_log("mixed_incomplete.log"));
   EXPECT_TRUE(r.init_started);
   EXPECT_EQ(r.exit_status, 1);
   EXPECT_EQ(r.plan, 10);
@@ -189,7 +183,7 @@ TEST(ConsoleLogs, ContractExampleWithMissingResults) {
 
 TEST(ConsoleLogs, RealUnpatchedKernelFailsTheLastTrial) {
   // Recorded on this project's 6.1.192 tinyconfig kernel (race fix reverted) under TCG.
-  auto r = parse_console_file(log_path("real_6.1_unpatched_fail.log"));
+  auto r = parse_console_file(console_log_path("real_6.1_unpatched_fail.log"));
   EXPECT_TRUE(r.init_started);
   EXPECT_EQ(r.exit_status, 1);
   EXPECT_EQ(r.plan, 4);
@@ -207,7 +201,7 @@ TEST(ConsoleLogs, RealUnpatchedKernelFailsTheLastTrial) {
 }
 
 TEST(ConsoleLogs, RealBootWithoutInitramfs) {
-  auto r = parse_console_file(log_path("real_6.1_no_initramfs.log"));
+  auto r = parse_console_file(console_log_path("real_6.1_no_initramfs.log"));
   EXPECT_FALSE(r.init_started);
   EXPECT_FALSE(r.ktap_seen);
   EXPECT_FALSE(r.incomplete);
@@ -218,7 +212,7 @@ TEST(ConsoleLogs, RealBootWithoutInitramfs) {
 }
 
 TEST(ConsoleLogs, VfsBootPanic) {
-  auto r = parse_console_file(log_path("boot_panic_vfs.log"));
+  auto r = parse_console_file(console_log_path("boot_panic_vfs.log"));
   EXPECT_FALSE(r.init_started);
   EXPECT_FALSE(r.exit_status);
   ASSERT_EQ(r.crashes.size(), 1u);
@@ -228,7 +222,7 @@ TEST(ConsoleLogs, VfsBootPanic) {
 }
 
 TEST(ConsoleLogs, TruncatedMidLine) {
-  const std::string text = testdata("truncated.log");
+  const std::string text = console_log("truncated.log");
   ASSERT_NE(text.back(), '\n');
   // Live: the half-written line is not parsed.
   ConsoleParser live;
@@ -253,7 +247,7 @@ TEST(ConsoleLogs, TruncatedMidLine) {
 }
 
 TEST(ConsoleLogs, InitAndEnvironmentErrors) {
-  auto r = parse_console_file(log_path("init_env_error.log"));
+  auto r = parse_console_file(console_log_path("init_env_error.log"));
   EXPECT_TRUE(r.init_started);
   ASSERT_EQ(r.init_errors.size(), 1u);
   EXPECT_EQ(r.init_errors[0], "mount /dev/hugepages: No such device");
@@ -268,7 +262,7 @@ TEST(ConsoleLogs, InitAndEnvironmentErrors) {
 }
 
 TEST(ConsoleLogs, InterleavedGarbage) {
-  auto r = parse_console_file(log_path("interleaved_garbage.log"));
+  auto r = parse_console_file(console_log_path("interleaved_garbage.log"));
   expect_sane(r);
   EXPECT_TRUE(r.init_started);
   EXPECT_EQ(r.exit_status, 1);
@@ -306,7 +300,7 @@ TEST(ConsoleLogs, InterleavedGarbage) {
 }
 
 TEST(ConsoleLogs, NullDerefCrashEndsTheBoot) {
-  auto r = parse_console_file(log_path("oops_null_deref.log"));
+  auto r = parse_console_file(console_log_path("oops_null_deref.log"));
   EXPECT_TRUE(r.init_started);
   EXPECT_FALSE(r.exit_status);
   ASSERT_EQ(r.trials.size(), 2u);
@@ -334,7 +328,7 @@ TEST(ConsoleLogs, CrashLogsKindsAndTitles) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.log);
-    auto r = parse_console_file(log_path(c.log));
+    auto r = parse_console_file(console_log_path(c.log));
     ASSERT_NE(r.primary(), nullptr);
     EXPECT_EQ(r.primary()->kind, c.kind);
     EXPECT_EQ(r.primary()->title, c.title);
@@ -346,7 +340,7 @@ TEST(ConsoleLogs, CrashLogsKindsAndTitles) {
 }
 
 TEST(ConsoleLogs, WarningDoesNotStopTheTest) {
-  auto r = parse_console_file(log_path("warning_hugetlb.log"));
+  auto r = parse_console_file(console_log_path("warning_hugetlb.log"));
   EXPECT_EQ(r.exit_status, 1);
   ASSERT_EQ(r.trials.size(), 4u);
   EXPECT_EQ(r.trials[2].status, TrialStatus::Fail);
@@ -362,9 +356,9 @@ TEST(ConsoleLogs, RecordedByTheLeadIfPresent) {
   // Recordings added next to ours by whoever ran the real boots; checked
   // when they are there.
   namespace fs = std::filesystem;
-  if (fs::exists(log_path("recorded-init-killed-panic.log"))) {
+  if (fs::exists(console_log_path("recorded-init-killed-panic.log"))) {
     // The test ran as PID 1 without our /init: its KTAP is not believed.
-    auto r = parse_console_file(log_path("recorded-init-killed-panic.log"));
+    auto r = parse_console_file(console_log_path("recorded-init-killed-panic.log"));
     EXPECT_FALSE(r.init_started);
     EXPECT_TRUE(r.trials.empty());
     EXPECT_EQ(r.anomalies, 1);
@@ -372,15 +366,15 @@ TEST(ConsoleLogs, RecordedByTheLeadIfPresent) {
     EXPECT_EQ(r.crashes[0].kind, CrashKind::BootPanic);
     EXPECT_EQ(r.crashes[0].title, "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000300");
   }
-  if (fs::exists(log_path("recorded-unpatched-missing-fail.log"))) {
-    auto r = parse_console_file(log_path("recorded-unpatched-missing-fail.log"));
+  if (fs::exists(console_log_path("recorded-unpatched-missing-fail.log"))) {
+    auto r = parse_console_file(console_log_path("recorded-unpatched-missing-fail.log"));
     ASSERT_EQ(r.trials.size(), 3u);
     EXPECT_EQ(r.trials[1].status, TrialStatus::Fail);
     EXPECT_EQ(r.exit_status, 1);
     EXPECT_FALSE(r.incomplete);
   }
-  if (fs::exists(log_path("recorded-patched-missing-pass.log"))) {
-    auto r = parse_console_file(log_path("recorded-patched-missing-pass.log"));
+  if (fs::exists(console_log_path("recorded-patched-missing-pass.log"))) {
+    auto r = parse_console_file(console_log_path("recorded-patched-missing-pass.log"));
     EXPECT_EQ(r.trials.size(), 9u);
     for (const auto& t : r.trials) EXPECT_EQ(t.status, TrialStatus::Pass);
     EXPECT_EQ(r.exit_status, 0);
@@ -394,7 +388,7 @@ TEST(ConsoleLogs, EveryLogParsesTheSameInRandomChunks) {
   for (const auto& e : fs::directory_iterator(std::string(RB_TESTDATA_DIR) + "/console")) {
     if (e.path().extension() != ".log") continue;
     SCOPED_TRACE(e.path().filename().string());
-    const std::string text = testdata(e.path().filename().string());
+    const std::string text = console_log(e.path().filename().string());
     const auto whole = parse_console(text);
     expect_sane(whole);
     for (size_t max_chunk : {1, 7, 64, 4096, 100000}) expect_same(whole, parse_in_chunks(text, rng, max_chunk));
@@ -477,7 +471,7 @@ TEST(ConsoleFuzz, ShuffledFragmentsKeepTheInvariants) {
 }
 
 TEST(ConsoleFuzz, TenMegabyteLog) {
-  std::string text = testdata("pass_10_trials.log");
+  std::string text = console_log("pass_10_trials.log");
   text = text.substr(0, text.find("ok 1 trial"));  // boot + init + KTAP header, plan 10
   const std::string noise =
       "[  100.000000] hugetlbfs: uffd-race (60): Using mlock ulimits for SHM_HUGETLB is obsolete\r\n"
@@ -652,7 +646,7 @@ TEST(ConsoleEdges, LiveTitleRefinementAndPartialLines) {
 
 TEST(ConsoleEdges, MissingFileIsAnInfrastructureError) {
   try {
-    parse_console_file(log_path("does-not-exist.log"));
+    parse_console_file(console_log_path("does-not-exist.log"));
     FAIL() << "expected rb::Error";
   } catch (const rb::Error& e) {
     EXPECT_EQ(e.kind(), rb::ErrorKind::Infrastructure);

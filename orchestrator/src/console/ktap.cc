@@ -4,19 +4,15 @@
 #include <charconv>
 
 #include "console/console_report.h"
+#include "console/text.h"
 
 namespace rb::console {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
+using text::is_digit;
+using text::is_space;
+using text::trim;
 
 std::string upper(std::string_view s) {
   std::string out(s);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "console/console_report.h"
+#include "console/text.h"
 
 namespace rb::console {
 
@@ -11,16 +12,12 @@ namespace {
 using sv = std::string_view;
 constexpr size_t npos = sv::npos;
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using text::is_digit;
+using text::trim;
+
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 bool is_ident(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' || c == '.' || c == '$';
-}
-
-sv trim(sv s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 bool contains(sv s, sv what) { return s.find(what) != npos; }

@@ -7,19 +7,14 @@
 #include <string>
 
 #include "console/console_report.h"
+#include "testing/fixtures.h"
 
 namespace rb::console {
 namespace {
 
-std::string testdata(const std::string& name) {
-  std::ifstream in(std::string(RB_TESTDATA_DIR) + "/console/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << "missing test log " << name;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using rb::testing::console_log;
 
-std::vector<Crash> crashes_in(const std::string& log) { return detect_crashes(testdata(log)); }
+std::vector<Crash> crashes_in(const std::string& log) { return detect_crashes(console_log(log)); }
 
 std::string join(std::initializer_list<std::string_view> lines) {
   std::string s;

@@ -10,22 +10,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "testing/e2e_binary.h"
 #include "util/fs.h"
 #include "util/process.h"
 
 namespace rb {
 namespace {
 
-struct Cli {
-  int code;
-  std::string out;
-};
-
-Cli racebisect(std::vector<std::string> args) {
-  args.insert(args.begin(), RB_BINARY);
-  RunResult r = run_process(args, {}, std::chrono::seconds(3000));
-  return {r.timed_out ? -1 : r.exit_code, r.output};
-}
+using Cli = testing::CliRun;
+using testing::racebisect;
 
 const fs::path kWork = fs::path(RB_E2E_WORK) / "nightly";
 const fs::path kFixtures = fs::path(RB_E2E_SOURCE_DIR) / "orchestrator/testdata/nightly";

@@ -5,7 +5,7 @@
 namespace rb::report {
 namespace {
 
-doctor::Report sample() {
+doctor::Report doctor_sample() {
   doctor::Report r;
   r.checks = {{"qemu", "/usr/bin/qemu-system-x86_64", doctor::Status::Ok, "QEMU emulator version 7.2.19", ""},
               {"accel", "/dev/kvm", doctor::Status::Warn, "falling back to TCG", "none needed"},
@@ -16,7 +16,7 @@ doctor::Report sample() {
 }
 
 TEST(DoctorReport, JsonCarriesChecksDataAndExitCode) {
-  const auto j = doctor_json(sample(), false);
+  const auto j = doctor_json(doctor_sample(), false);
   EXPECT_EQ(j["schema"], "racebisect-doctor/1");
   EXPECT_EQ(j["status"], "fail");
   EXPECT_EQ(j["exit_code"], 3);
@@ -29,7 +29,7 @@ TEST(DoctorReport, JsonCarriesChecksDataAndExitCode) {
 }
 
 TEST(DoctorReport, WarningsAloneExitZeroUnlessStrict) {
-  auto r = sample();
+  auto r = doctor_sample();
   r.checks.pop_back();
   EXPECT_EQ(doctor_json(r, false)["status"], "warn");
   EXPECT_EQ(doctor_json(r, false)["exit_code"], 0);
@@ -37,7 +37,7 @@ TEST(DoctorReport, WarningsAloneExitZeroUnlessStrict) {
 }
 
 TEST(DoctorReport, TextShowsFixesOnlyForProblems) {
-  const std::string t = render_doctor(sample(), false);
+  const std::string t = render_doctor(doctor_sample(), false);
   EXPECT_NE(t.find("ok    qemu"), std::string::npos) << t;
   EXPECT_NE(t.find("fail  git"), std::string::npos) << t;
   EXPECT_NE(t.find("fix: apt-get install git"), std::string::npos) << t;

@@ -5,7 +5,8 @@
 namespace rb::report {
 namespace {
 
-record::Night night(int64_t id, const std::string& at, std::vector<std::tuple<std::string, int, int, double>> cells) {
+record::Night trend_night(int64_t id, const std::string& at,
+                          std::vector<std::tuple<std::string, int, int, double>> cells) {
   record::Night n;
   n.id = id;
   n.started_at = at;
@@ -23,9 +24,9 @@ record::Night night(int64_t id, const std::string& at, std::vector<std::tuple<st
 TEST(CellTrends, OrdersNightsAndTestsEachCell) {
   // Given out of order: the trend must follow time, not input order.
   std::vector<record::Night> nights{
-      night(3, "2026-11-27T02:00:00Z", {{"racing/v", 20, 20, 10}, {"clean/v", 60, 0, 180}}),
-      night(1, "2026-11-25T02:00:00Z", {{"racing/v", 20, 20, 40}, {"clean/v", 60, 0, 180}}),
-      night(2, "2026-11-26T02:00:00Z", {{"racing/v", 20, 20, 20}, {"new/v", 5, 1, 15}}),
+      trend_night(3, "2026-11-27T02:00:00Z", {{"racing/v", 20, 20, 10}, {"clean/v", 60, 0, 180}}),
+      trend_night(1, "2026-11-25T02:00:00Z", {{"racing/v", 20, 20, 40}, {"clean/v", 60, 0, 180}}),
+      trend_night(2, "2026-11-26T02:00:00Z", {{"racing/v", 20, 20, 20}, {"new/v", 5, 1, 15}}),
   };
   auto t = cell_trends(nights);
   ASSERT_EQ(t.size(), 3u);
@@ -48,10 +49,10 @@ TEST(CellTrends, OrdersNightsAndTestsEachCell) {
 }
 
 TEST(CellTrends, NightsWhereTheCellCouldNotRunAddNoPoint) {
-  auto broken = night(2, "2026-11-26T02:00:00Z", {{"k/v", 0, 0, 0}});
+  auto broken = trend_night(2, "2026-11-26T02:00:00Z", {{"k/v", 0, 0, 0}});
   broken.cells[0].build_error = "make failed";
-  auto t = cell_trends({night(1, "2026-11-25T02:00:00Z", {{"k/v", 10, 2, 28}}), broken,
-                        night(3, "2026-11-27T02:00:00Z", {{"k/v", 10, 3, 27}})});
+  auto t = cell_trends({trend_night(1, "2026-11-25T02:00:00Z", {{"k/v", 10, 2, 28}}), broken,
+                        trend_night(3, "2026-11-27T02:00:00Z", {{"k/v", 10, 3, 27}})});
   ASSERT_EQ(t.size(), 1u);
   ASSERT_EQ(t[0].points.size(), 2u);
   EXPECT_EQ(t[0].points[1].night_id, 3);

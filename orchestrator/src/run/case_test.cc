@@ -15,7 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kGood = R"(name = "demo"
+const std::string kGoodCase = R"(name = "demo"
 source = "/usr/src/linux-source-6.1.tar.xz"
 fragments = ["fragments/base.config"]
 
@@ -46,7 +46,7 @@ std::string replace(std::string s, const std::string& from, const std::string& t
 }
 
 TEST(CaseFile, GoodCaseLoads) {
-  const Case c = load_case_text(kGood, "/k/cases/demo.toml");
+  const Case c = load_case_text(kGoodCase, "/k/cases/demo.toml");
   EXPECT_EQ(c.name, "demo");
   EXPECT_EQ(c.guest_test, "uffd-race");
   EXPECT_EQ(c.trials, 4);
@@ -71,41 +71,41 @@ TEST(CaseFile, BadCasesAreRefusedWithFileAndLine) {
     std::string text;
     const char* message;  // substring, after "demo.toml:"
   } rows[] = {
-      {"mistyped key", replace(kGood, "trials = 4", "trails = 4"),
+      {"mistyped key", replace(kGoodCase, "trials = 4", "trails = 4"),
        "demo.toml:7:1: unknown key 'trails' in [guest] (did you mean 'trials'?)"},
-      {"unknown top key", "colour = \"red\"\n" + kGood, "demo.toml:1:1: unknown key 'colour' in the case file"},
-      {"unknown kernel key", replace(kGood, "role = \"bug\"", "rolle = \"bug\""),
+      {"unknown top key", "colour = \"red\"\n" + kGoodCase, "demo.toml:1:1: unknown key 'colour' in the case file"},
+      {"unknown kernel key", replace(kGoodCase, "role = \"bug\"", "rolle = \"bug\""),
        "demo.toml:13:1: unknown key 'rolle' in [[kernels]] (did you mean 'role'?)"},
-      {"trials a string", replace(kGood, "trials = 4", "trials = \"abc\""),
+      {"trials a string", replace(kGoodCase, "trials = 4", "trials = \"abc\""),
        "demo.toml:7:10: guest.trials must be an integer, not a string"},
-      {"hugepages a float", replace(kGood, "hugepages = 64", "hugepages = 1.5"),
+      {"hugepages a float", replace(kGoodCase, "hugepages = 64", "hugepages = 1.5"),
        "demo.toml:8:13: guest.hugepages must be an integer, not a float"},
-      {"trials zero", replace(kGood, "trials = 4", "trials = 0"), "demo.toml:7:10: guest.trials '0': must be between 1"},
-      {"vcpus huge", replace(kGood, "trials = 4", "vcpus = 1000"), "guest.vcpus '1000'"},
-      {"missing test", replace(kGood, "test = \"uffd-race\"", ""), "guest.test is required"},
-      {"no guest", replace(replace(kGood, "[guest]", "[guesst]"), "test = \"uffd-race\"", ""),
+      {"trials zero", replace(kGoodCase, "trials = 4", "trials = 0"), "demo.toml:7:10: guest.trials '0': must be between 1"},
+      {"vcpus huge", replace(kGoodCase, "trials = 4", "vcpus = 1000"), "guest.vcpus '1000'"},
+      {"missing test", replace(kGoodCase, "test = \"uffd-race\"", ""), "guest.test is required"},
+      {"no guest", replace(replace(kGoodCase, "[guest]", "[guesst]"), "test = \"uffd-race\"", ""),
        "unknown key 'guesst' in the case file (did you mean 'guest'?)"},
-      {"test path", replace(kGood, "test = \"uffd-race\"", "test = \"../../bin/sh\""),
+      {"test path", replace(kGoodCase, "test = \"uffd-race\"", "test = \"../../bin/sh\""),
        "demo.toml:6:8: guest test '../../bin/sh'"},
-      {"label traversal", replace(kGood, "label = \"unpatched\"", "label = \"../../x\""),
+      {"label traversal", replace(kGoodCase, "label = \"unpatched\"", "label = \"../../x\""),
        "demo.toml:12:9: kernel label '../../x': only letters"},
-      {"absolute label", replace(kGood, "label = \"unpatched\"", "label = \"/tmp/x\""), "kernel label '/tmp/x'"},
-      {"duplicate label", replace(kGood, "label = \"patched\"", "label = \"unpatched\""),
+      {"absolute label", replace(kGoodCase, "label = \"unpatched\"", "label = \"/tmp/x\""), "kernel label '/tmp/x'"},
+      {"duplicate label", replace(kGoodCase, "label = \"patched\"", "label = \"unpatched\""),
        "demo.toml:17:9: kernel label 'unpatched' used twice"},
-      {"duplicate across lists", replace(kGood, "label = \"minor\"", "label = \"patched\""),
+      {"duplicate across lists", replace(kGoodCase, "label = \"minor\"", "label = \"patched\""),
        "kernel label 'patched' used twice"},
-      {"bad case name", replace(kGood, "name = \"demo\"", "name = \"../evil\""), "demo.toml:1:8: case name '../evil'"},
-      {"arg with a tab", replace(kGood, "variant = \"missing\"", "variant = \"a\\tinit=/bin/sh\""),
+      {"bad case name", replace(kGoodCase, "name = \"demo\"", "name = \"../evil\""), "demo.toml:1:8: case name '../evil'"},
+      {"arg with a tab", replace(kGoodCase, "variant = \"missing\"", "variant = \"a\\tinit=/bin/sh\""),
        "guest argument variant 'a\\tinit=/bin/sh'"},
-      {"arg a float", replace(kGood, "pages = 32", "pages = 3.5"), "guest.args.pages must be a string, integer or boolean"},
-      {"patches not strings", replace(kGood, "patches = [\"patches/revert.patch\"]", "patches = [1]"),
+      {"arg a float", replace(kGoodCase, "pages = 32", "pages = 3.5"), "guest.args.pages must be a string, integer or boolean"},
+      {"patches not strings", replace(kGoodCase, "patches = [\"patches/revert.patch\"]", "patches = [1]"),
        "kernels.patches entries must be non-empty strings"},
-      {"fragments a string", replace(kGood, "fragments = [\"fragments/base.config\"]", "fragments = \"x\""),
+      {"fragments a string", replace(kGoodCase, "fragments = [\"fragments/base.config\"]", "fragments = \"x\""),
        "fragments must be an array of strings, not a string"},
-      {"kernels a number", "kernels = 5\n" + kGood.substr(0, kGood.find("[[kernels]]")),
+      {"kernels a number", "kernels = 5\n" + kGoodCase.substr(0, kGoodCase.find("[[kernels]]")),
        "demo.toml:1:11: kernels must be an array of tables"},
-      {"no kernels", kGood.substr(0, kGood.find("[[kernels]]")), "at least one [[kernels]] entry is required"},
-      {"syntax", kGood + "x = = 1\n", "demo.toml:23:5: "},
+      {"no kernels", kGoodCase.substr(0, kGoodCase.find("[[kernels]]")), "at least one [[kernels]] entry is required"},
+      {"syntax", kGoodCase + "x = = 1\n", "demo.toml:23:5: "},
   };
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);
@@ -145,7 +145,7 @@ TEST(CaseFile, RandomMutationsOnlyEverThrowUsageErrors) {
   std::mt19937 rng(11);
   int refused = 0;
   for (int i = 0; i < 3000; ++i) {
-    std::string t = kGood;
+    std::string t = kGoodCase;
     const int edits = 1 + static_cast<int>(rng() % 4);
     for (int e = 0; e < edits; ++e) {
       const size_t at = rng() % t.size();

@@ -24,7 +24,7 @@ class MatrixTest : public ::testing::Test {
   std::unique_ptr<TempDir> dir_;
 };
 
-constexpr const char* kGood = R"(name = "n"
+constexpr const char* kGoodMatrix = R"(name = "n"
 case = "case.toml"
 boots = 2
 [[kernels]]
@@ -42,7 +42,7 @@ name = "minor"
 )";
 
 TEST_F(MatrixTest, CellsAreKernelsTimesVariants) {
-  const Matrix m = load_matrix(write(kGood));
+  const Matrix m = load_matrix(write(kGoodMatrix));
   EXPECT_EQ(m.name, "n");
   EXPECT_EQ(m.boots, 2);
   EXPECT_FALSE(m.trials);
@@ -79,7 +79,7 @@ TEST_F(MatrixTest, MalformedMatricesNameFileLineAndCell) {
       {"arg of a bad type", "pages = 8", "pages = 1.5", "args.pages must be a string or integer"},
   };
   for (const auto& r : rows) {
-    std::string body = kGood;
+    std::string body = kGoodMatrix;
     const size_t at = body.find(r.from);
     ASSERT_NE(at, std::string::npos) << r.name;
     body.replace(at, r.from.size(), r.to);

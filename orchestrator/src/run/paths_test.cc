@@ -43,24 +43,24 @@ TEST(Paths, EnvironmentOverridesTheExecutable) {
   EXPECT_EQ(d.libexec, installed.libexec);
 }
 
-struct BadRow {
+struct BadPathRow {
   const char* name;
   bool env_data_wrong, env_libexec_wrong, remove_cases, remove_init;
   ErrorKind kind;
   const char* names;  // must appear in the message
 };
 
-const BadRow kBad[] = {
+const BadPathRow kBadPaths[] = {
     {"data override without cases", true, false, false, false, ErrorKind::Usage, "RACEBISECT_DATA="},
     {"libexec override without init", false, true, false, false, ErrorKind::Usage, "RACEBISECT_LIBEXEC="},
     {"installed data missing", false, false, true, false, ErrorKind::Infrastructure, "share/racebisect"},
     {"installed init missing", false, false, false, true, ErrorKind::Infrastructure, "libexec/racebisect"},
 };
 
-class PathsBad : public ::testing::TestWithParam<BadRow> {};
+class PathsBad : public ::testing::TestWithParam<BadPathRow> {};
 
 TEST_P(PathsBad, NamesWhatWasTried) {
-  const BadRow& row = GetParam();
+  const BadPathRow& row = GetParam();
   Prefix p;
   TempDir empty(fs::temp_directory_path(), "rb-empty");
   if (row.remove_cases) fs::remove_all(p.data / "cases");
@@ -77,7 +77,7 @@ TEST_P(PathsBad, NamesWhatWasTried) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Rows, PathsBad, ::testing::ValuesIn(kBad), [](const auto& info) {
+INSTANTIATE_TEST_SUITE_P(Rows, PathsBad, ::testing::ValuesIn(kBadPaths), [](const auto& info) {
   std::string n = info.param.name;
   for (auto& c : n)
     if (c == ' ') c = '_';

@@ -17,13 +17,13 @@ Overrides seed() {
   return o;
 }
 
-struct BadRow {
+struct BadOverride {
   const char* name;
   void (*apply)(Overrides&);
   const char* message;  // part of the error
 };
 
-const BadRow kBad[] = {
+const BadOverride kBadOverrides[] = {
     {"space in arg", [](Overrides& o) { o.args = {"x=a b"}; }, "guest argument x 'a b'"},
     {"tab in arg", [](Overrides& o) { o.args = {"x=a\tinit=/bin/sh"}; }, "guest argument"},
     {"newline in arg", [](Overrides& o) { o.args = {"x=a\ninit=/bin/sh"}; }, "guest argument"},
@@ -54,7 +54,7 @@ const BadRow kBad[] = {
 };
 
 TEST(Settings, RefusesBadInputBeforeAnyWork) {
-  for (const auto& row : kBad) {
+  for (const auto& row : kBadOverrides) {
     Overrides o = seed();
     row.apply(o);
     try {

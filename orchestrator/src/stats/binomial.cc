@@ -11,21 +11,20 @@
 #include <stdexcept>
 #include <string>
 
+#include "stats/checks.h"
+
 namespace rb::stats {
 
-namespace {
+using detail::check_confidence;
+using detail::kInf;
+using detail::kNaN;
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
+namespace {
 
 void check_counts(int k, int n, const char* what) {
   if (n < 0 || k < 0 || k > n)
     throw std::invalid_argument(std::string(what) + ": need 0 <= k <= n, got k=" + std::to_string(k) +
                                 " n=" + std::to_string(n));
-}
-
-void check_confidence(double c, const char* what) {
-  if (!(c > 0 && c < 1)) throw std::invalid_argument(std::string(what) + ": confidence must be in (0, 1)");
 }
 
 // Bounds of a Clopper-Pearson interval are beta quantiles; Boost inverts

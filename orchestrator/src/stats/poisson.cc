@@ -8,21 +8,20 @@
 #include <stdexcept>
 #include <string>
 
+#include "stats/checks.h"
+
 namespace rb::stats {
 
-namespace {
+using detail::check_confidence;
+using detail::kInf;
+using detail::kNaN;
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+namespace {
 
 void check_rate_input(int k, double t, const char* what) {
   if (k < 0 || !(t >= 0) || std::isinf(t))
     throw std::invalid_argument(std::string(what) + ": need failures >= 0 and a finite exposure >= 0, got k=" +
                                 std::to_string(k) + " T=" + std::to_string(t));
-}
-
-void check_confidence(double c, const char* what) {
-  if (!(c > 0 && c < 1)) throw std::invalid_argument(std::string(what) + ": confidence must be in (0, 1)");
 }
 
 // log P(Bin(n, p) = k) through lgamma: cheap enough to call for every k of

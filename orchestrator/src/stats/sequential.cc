@@ -8,11 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "stats/checks.h"
+
 namespace rb::stats {
 
-namespace {
+using detail::kInf;
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
+namespace {
 
 struct Component {
   double log_weight, ratio, log_ratio;

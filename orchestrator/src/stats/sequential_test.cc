@@ -134,16 +134,16 @@ TEST(RateConfidenceSequence, EverCrossingStaysBelowAlphaWhereRepeatedGarwoodDoes
   }
 }
 
-struct Outcome {
+struct StopCounts {
   int fixed = 0, not_fixed = 0, patched_cap = 0, present = 0, false_present = 0, unpatched_cap = 0;
   double unpatched_exposure = 0, patched_exposure = 0;
 };
 
 // Unpatched first until its decision, then patched until its decision --
 // what `reproduce` does with one VM at a time.
-Outcome simulate(double rate_u, double rate_p, int runs, uint64_t seed, SequentialParams params = {}) {
+StopCounts simulate(double rate_u, double rate_p, int runs, uint64_t seed, SequentialParams params = {}) {
   std::mt19937_64 rng(seed);
-  Outcome o;
+  StopCounts o;
   for (int r = 0; r < runs; ++r) {
     ReproduceStopping s(params);
     StopDecision u;
@@ -181,7 +181,7 @@ TEST(ReproduceStopping, FalseFixedAndFalseReproducedStayBelowTheirLevels) {
   };
   uint64_t seed = 77;
   for (Case c : {Case{0.5, 0.05}, Case{2.0, 0.2}, Case{1.0, 0.2}}) {
-    const Outcome o = simulate(c.rate_u, c.rate_p, runs, seed++);
+    const StopCounts o = simulate(c.rate_u, c.rate_p, runs, seed++);
     char what[128];
     std::snprintf(what, sizeof what, "unpatched %.2f/s patched %.2f/s: false \"fixed\"", c.rate_u, c.rate_p);
     report_rate(what, o.fixed, runs);
@@ -195,19 +195,19 @@ TEST(ReproduceStopping, FalseFixedAndFalseReproducedStayBelowTheirLevels) {
 TEST(ReproduceStopping, TheRightVerdictComesAndEarly) {
   const int runs = sim_runs(400);
   // A working fix (patched never fails): "fixed" nearly always, well before the cap.
-  Outcome fixed = simulate(1.0, 0.0, runs, 5);
+  StopCounts fixed = simulate(1.0, 0.0, runs, 5);
   std::printf("unpatched 1/s, patched 0/s: fixed %d/%d, mean racing s unpatched %.1f patched %.1f\n", fixed.fixed, runs,
               fixed.unpatched_exposure / runs, fixed.patched_exposure / runs);
   EXPECT_GE(fixed.present, runs * 0.99);
   EXPECT_GE(fixed.fixed, runs * 0.99);
   EXPECT_LT(fixed.patched_exposure / runs, 200.0);
   // A patch that changes nothing: "not fixed", not a cap.
-  Outcome same = simulate(1.0, 1.0, runs, 6);
+  StopCounts same = simulate(1.0, 1.0, runs, 6);
   std::printf("unpatched 1/s, patched 1/s: not fixed %d/%d, fixed %d\n", same.not_fixed, runs, same.fixed);
   EXPECT_GE(same.not_fixed, runs * 0.95);
   EXPECT_EQ(same.fixed, 0);
   // No race at all on the unpatched kernel: capped, never "present".
-  Outcome none = simulate(0.0, 0.0, 50, 7);
+  StopCounts none = simulate(0.0, 0.0, 50, 7);
   EXPECT_EQ(none.present, 0);
   EXPECT_EQ(none.unpatched_cap, 50);
 }

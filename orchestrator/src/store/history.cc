@@ -17,9 +17,9 @@ using sqlite::Stmt;
 
 // Version 1 of these tables; a database written by a newer racebisect is
 // refused rather than misread.
-constexpr int kSchemaVersion = 1;
+constexpr int kHistorySchemaVersion = 1;
 
-const char* kSchema = R"(
+const char* kHistorySchema = R"(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
 PRAGMA foreign_keys=ON;
@@ -74,15 +74,15 @@ History::History(const std::filesystem::path& db) {
   // (after the statement is gone, or sqlite3_close refuses).
   try {
     sqlite3_busy_timeout(db_, 10000);
-    exec(kSchema);
+    exec(kHistorySchema);
     const int64_t found = [&] {
       Stmt v(db_, "SELECT max(version) FROM history_schema");
       return v.step() ? v.i64(0) : int64_t{0};
     }();
-    if (found == 0) exec("INSERT INTO history_schema(version) VALUES(" + std::to_string(kSchemaVersion) + ")");
-    else if (found > kSchemaVersion)
+    if (found == 0) exec("INSERT INTO history_schema(version) VALUES(" + std::to_string(kHistorySchemaVersion) + ")");
+    else if (found > kHistorySchemaVersion)
       throw infra_error("history database " + db.string() + " has schema version " + std::to_string(found) +
-                        ", newer than this racebisect understands (" + std::to_string(kSchemaVersion) + ")");
+                        ", newer than this racebisect understands (" + std::to_string(kHistorySchemaVersion) + ")");
   } catch (...) {
     sqlite3_close(db_);
     throw;

@@ -14,7 +14,7 @@ namespace {
 using sqlite::db_error;
 using sqlite::Stmt;
 
-const char* kSchema = R"(
+const char* kRunsSchema = R"(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
 CREATE TABLE IF NOT EXISTS sessions(id INTEGER PRIMARY KEY, key TEXT UNIQUE, kind TEXT, meta TEXT,
@@ -42,7 +42,7 @@ Store::Store(const std::filesystem::path& db) {
   }
   sqlite3_busy_timeout(db_, 10000);
   try {
-    exec(kSchema);
+    exec(kRunsSchema);
   } catch (...) {
     sqlite3_close(db_);
     throw;

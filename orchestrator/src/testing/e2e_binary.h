@@ -3,14 +3,32 @@
 // same table against another build (how each row was shown to fail on the
 // binary from before a fix).
 #pragma once
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <vector>
+
+#include "util/process.h"
 
 namespace rb::testing {
 
 inline std::string e2e_binary() {
   const char* other = std::getenv("RB_E2E_BINARY");
   return other && *other ? other : RB_BINARY;
+}
+
+// What one run of the racebisect binary returned: its exit code (-1 when
+// it outran `timeout` and was killed; ctest's own limit is 3000 s) and its
+// stdout and stderr together.
+struct CliRun {
+  int code;
+  std::string out;
+};
+
+inline CliRun racebisect(std::vector<std::string> args, std::chrono::seconds timeout = std::chrono::seconds(3000)) {
+  args.insert(args.begin(), RB_BINARY);
+  RunResult r = run_process(args, {}, timeout);
+  return {r.timed_out ? -1 : r.exit_code, r.output};
 }
 
 }  // namespace rb::testing

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -161,6 +162,15 @@ void require_free_space(const fs::path& dir, uintmax_t bytes, const std::string&
   throw infra_error(fmt::format("not enough disk space for {}: about {} needed in {}, {} free "
                                 "(free some, or point RACEBISECT_CACHE at a larger disk)",
                                 what, gib(bytes), dir.string(), gib(si.available)));
+}
+
+fs::path stamped_dir(const fs::path& parent, const std::string& name) {
+  const std::time_t t = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &utc);
+  return fs::absolute(parent) / (std::string(buf) + "-" + name);
 }
 
 fs::path cache_root() {

@@ -33,6 +33,10 @@ void write_file_atomic(const fs::path& path, std::string_view data);
 // fsync() of one file or directory (infra error naming it on failure).
 void fsync_path(const fs::path& path);
 
+// <absolute parent>/<UTC time as 20261127T101500Z>-<name>: a new run's
+// output directory, sorting by start time.
+fs::path stamped_dir(const fs::path& parent, const std::string& name);
+
 // Where builds, images and run bundles live: $RACEBISECT_CACHE, else
 // $XDG_CACHE_HOME/racebisect, else <home>/.cache/racebisect with the home
 // from $HOME or the password database; never a guessable /tmp path.

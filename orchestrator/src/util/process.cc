@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/fs.h"
 #include "util/stop.h"
 
@@ -176,22 +177,9 @@ Guardian& guardian() {
 
 // ---- small helpers ----
 
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(Fd&& o) noexcept : fd(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    reset(o.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int release() { return std::exchange(fd, -1); }
-  void reset(int f = -1) {
-    if (fd >= 0) ::close(fd);
-    fd = f;
-  }
-};
+// Not a type of this file's own: Process::Impl holds these, and a type
+// with internal linkage in a class with external linkage is an ODR trap.
+using Fd = UniqueFd;
 
 std::vector<std::string> merged_env(const std::map<std::string, std::string>& overrides,
                                     const std::vector<std::string>& unset) {

@@ -1,0 +1,28 @@
+// A file descriptor owned by one object: closed when it dies or is reset.
+// For descriptors whose close() result does not matter (pipes, pidfds);
+// files written to disk check close() themselves (util/fs.cc).
+#pragma once
+#include <unistd.h>
+
+#include <utility>
+
+namespace rb {
+
+struct UniqueFd {
+  int fd = -1;
+  UniqueFd() = default;
+  explicit UniqueFd(int f) : fd(f) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    reset(o.release());
+    return *this;
+  }
+  ~UniqueFd() { reset(); }
+  int release() { return std::exchange(fd, -1); }
+  void reset(int f = -1) {
+    if (fd >= 0) ::close(fd);
+    fd = f;
+  }
+};
+
+}  // namespace rb

@@ -26,7 +26,7 @@ struct CliRun {
 };
 
 inline CliRun racebisect(std::vector<std::string> args, std::chrono::seconds timeout = std::chrono::seconds(3000)) {
-  args.insert(args.begin(), RB_BINARY);
+  args.insert(args.begin(), e2e_binary());
   RunResult r = run_process(args, {}, timeout);
   return {r.timed_out ? -1 : r.exit_code, r.output};
 }

@@ -1,6 +1,6 @@
 // A file descriptor owned by one object: closed when it dies or is reset.
-// For descriptors whose close() result does not matter (pipes, pidfds);
-// files written to disk check close() themselves (util/fs.cc).
+// Where close() can report a lost write, close release()'s result and
+// check it (util/fs.cc).
 #pragma once
 #include <unistd.h>
 

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/stop.h"
 
 namespace rb {
@@ -28,14 +29,6 @@ namespace rb {
 namespace {
 
 std::string errno_text() { return std::strerror(errno); }
-
-// Closes on scope exit unless released.
-struct OwnedFd {
-  int fd;
-  ~OwnedFd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 void write_all(int fd, std::string_view data, const fs::path& path) {
   while (!data.empty()) {
@@ -61,10 +54,10 @@ int named_descriptor(const fs::path& path) {
 
 // A character device or FIFO: there is nothing to replace atomically.
 void write_to_device(const fs::path& path, std::string_view data) {
-  OwnedFd f{::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC)};
+  UniqueFd f{::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC)};
   if (f.fd < 0) throw infra_error("cannot open " + path.string() + ": " + errno_text());
   write_all(f.fd, data, path);
-  const int rc = ::close(std::exchange(f.fd, -1));
+  const int rc = ::close(f.release());
   if (rc != 0) throw infra_error("cannot write " + path.string() + ": " + errno_text());
 }
 
@@ -111,7 +104,7 @@ std::string read_tail(const fs::path& path, size_t max) {
 }
 
 void fsync_path(const fs::path& path) {
-  OwnedFd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  UniqueFd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0 || ::fsync(f.fd) != 0) throw infra_error("cannot sync " + path.string() + ": " + errno_text());
 }
 

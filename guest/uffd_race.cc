@@ -33,11 +33,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -138,14 +136,21 @@ Options parse_options(int argc, char** argv) {
   return o;
 }
 
+// read(2), not an ifstream: iostreams would start the C++ locale machinery,
+// which TCG translates afresh at every boot (docs/PERFORMANCE.md).
 std::map<std::string, long> meminfo() {
   std::map<std::string, long> m;
-  std::ifstream in("/proc/meminfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto c = line.find(':');
-    if (c == std::string::npos) continue;
-    m[line.substr(0, c)] = atol(line.c_str() + c + 1);
+  std::string text;
+  if (const int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC); fd >= 0) {
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) text.append(buf, static_cast<size_t>(n));
+    close(fd);
+  }
+  for (size_t i = 0; i < text.size();) {
+    const size_t eol = std::min(text.find('\n', i), text.size());
+    const std::string line = text.substr(i, eol - i);
+    i = eol + 1;
+    if (const auto c = line.find(':'); c != std::string::npos) m[line.substr(0, c)] = atol(line.c_str() + c + 1);
   }
   return m;
 }

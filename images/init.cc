@@ -25,11 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,24 +71,39 @@ void say(const std::string& s) { write_line(g_prefix + s + "\n"); }
 // lines per 5 s from user space and drops the rest silently. The host puts
 // printk.devkmsg=on on the command line, which also locks it against the
 // test (run/contract.cc); without /proc/sys we cannot tell, so the tty.
+// Plain read(2), no iostreams: a static binary that uses them starts the
+// C++ locale machinery, which TCG must translate at every boot
+// (docs/PERFORMANCE.md, "/init without iostreams").
+std::string read_file(const char* path) {
+  std::string out;
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR);)
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+// The pieces of s between separators (any of seps), empty ones dropped.
+std::vector<std::string> split(std::string_view s, std::string_view seps) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t end = std::min(s.find_first_of(seps, i), s.size());
+    if (end > i) out.emplace_back(s.substr(i, end - i));
+    i = end + 1;
+  }
+  return out;
+}
+
 int open_kmsg() {
-  std::ifstream in("/proc/sys/kernel/printk_devkmsg");
-  std::string mode;
-  if (!(in >> mode) || mode != "on") return -1;
+  const auto mode = split(read_file("/proc/sys/kernel/printk_devkmsg"), " \t\n");
+  if (mode.empty() || mode[0] != "on") return -1;
   return open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 }
 
-std::string read_file(const char* path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string cmdline_value(const std::string& cmdline, const std::string& key) {
-  std::istringstream in(cmdline);
-  std::string word;
-  while (in >> word)
+  for (const auto& word : split(cmdline, " \t\n"))
     if (word.rfind(key + "=", 0) == 0) return word.substr(key.size() + 1);
   return "";
 }
@@ -159,8 +173,7 @@ std::vector<std::string> mount_all() {
 
 void say_hugepages() {
   long total = -1, free_pages = -1;
-  std::istringstream mi(read_file("/proc/meminfo"));
-  for (std::string line; std::getline(mi, line);) {
+  for (const auto& line : split(read_file("/proc/meminfo"), "\n")) {
     if (line.rfind("HugePages_Total:", 0) == 0) total = atol(line.c_str() + 16);
     if (line.rfind("HugePages_Free:", 0) == 0) free_pages = atol(line.c_str() + 15);
   }
@@ -240,9 +253,7 @@ int main() {
     finish();
   }
   std::vector<std::string> args{"/bin/" + test};
-  std::istringstream parts(cmdline_value(cmdline, "rb.args"));
-  for (std::string a; std::getline(parts, a, ',');)
-    if (!a.empty()) args.push_back(a);
+  for (auto& a : split(cmdline_value(cmdline, "rb.args"), ",")) args.push_back(std::move(a));
 
   std::string shown;
   for (auto& a : args) shown += (shown.empty() ? "" : " ") + a;

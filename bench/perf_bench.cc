@@ -231,6 +231,7 @@ run::BootRequest request(Ctx& c, const std::string& label, const fs::path& kerne
   r.label = label;
   r.index = ++c.boot_index;
   r.kernel = kernel;
+  r.kernel_hz = kernel::cached_kernel_hz(kernel);
   r.guest = std::move(g);
   r.trials = trials;
   r.seed = r.index;

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "kernel/build.h"
 #include "run/settings.h"
 #include "run/trial_runner.h"
 #include "util/error.h"
@@ -38,7 +39,8 @@ int run_boot(const BootFlags& f) {
   fs::create_directories(s.out);
   run::TrialRunner runner(s.cache, s.out, s.accel, s.backend);
   run::BootRequest req{
-      .label = "boot", .index = 1, .kernel = fs::absolute(f.kernel), .guest = s.guest, .trials = s.trials, .seed = 1};
+      .label = "boot", .index = 1, .kernel = fs::absolute(f.kernel),
+      .kernel_hz = kernel::cached_kernel_hz(fs::absolute(f.kernel)), .guest = s.guest, .trials = s.trials, .seed = 1};
   req.append = f.append;
   req.timeout = std::chrono::seconds(f.timeout);
   req.no_output_timeout = std::chrono::seconds(f.no_output_timeout);

@@ -112,6 +112,13 @@ std::string Builder::cache_key(const KernelSpec& spec, const Workspace& ws) cons
   return h.hex().substr(0, 32);
 }
 
+std::optional<int> cached_kernel_hz(const fs::path& bzimage) {
+  const auto config = bzimage.parent_path() / "config";  // the layout of Builder::build
+  std::error_code ec;
+  if (bzimage.filename() != "bzImage" || !fs::is_regular_file(config, ec)) return std::nullopt;
+  return config_hz(read_file(config));
+}
+
 BuildArtifact Builder::build(const KernelSpec& spec) {
   const auto t0 = std::chrono::steady_clock::now();
   // Parse fragments first: a typo fails in milliseconds, not after a build.
@@ -134,6 +141,7 @@ BuildArtifact Builder::build(const KernelSpec& spec) {
     if (!sha) return std::nullopt;
     BuildArtifact h = a;
     h.bzimage_sha256 = *sha;
+    h.hz = config_hz(read_file(a.config));
     h.cache_hit = true;
     h.seconds = since(t0);
     spdlog::info("[{}] kernel cache hit {}", spec.label, a.key);
@@ -231,6 +239,7 @@ BuildArtifact Builder::build_locked(const KernelSpec& spec, const Workspace& ws,
   fs::remove(bdir / kInProgress);
   fs::copy_file(bdir / "arch/x86/boot/bzImage", out.path() / "bzImage");
   write_file_atomic(out.path() / "config", final_config);
+  a.hz = config_hz(final_config);
   a.bzimage_sha256 = sha256_file(out.path() / "bzImage");
   a.seconds = since(t0);
   nlohmann::json meta = {

@@ -39,6 +39,11 @@ struct KernelSpec {
   std::string base = "tinyconfig";                  // make target giving the base config
 };
 
+// CONFIG_HZ of a kernel in a cache's layout (<key>/bzImage beside
+// <key>/config); nullopt for a kernel from elsewhere (a bzImage does not
+// say its HZ). For `racebisect boot --kernel`, which takes a path.
+std::optional<int> cached_kernel_hz(const std::filesystem::path& bzimage);
+
 struct BuildArtifact {
   std::string key;
   std::filesystem::path dir;      // cache/kernels/<key>
@@ -46,6 +51,7 @@ struct BuildArtifact {
   std::filesystem::path config;   // merged, verified .config
   std::filesystem::path log;      // full build log
   std::string bzimage_sha256;
+  std::optional<int> hz;          // CONFIG_HZ of `config`: the boot's TCG presets (vm/qemu.cc)
   std::string source_identity;
   bool cache_hit = false;
   double seconds = 0;             // wall time of this call

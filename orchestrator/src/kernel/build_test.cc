@@ -196,5 +196,30 @@ TEST_F(BuildKeyTest, BareMirrorAndNoCheckoutBisectionTestBisectHead) {
   EXPECT_EQ(read_file(ws.tree() / "file.c"), "int x;\n");
 }
 
+// `racebisect boot --kernel` takes a path: a kernel in the cache's layout
+// tells its HZ through the config beside it, one from elsewhere nothing.
+TEST(CachedKernelHz, ReadsTheConfigBesideACachedBzImageOnly) {
+  TempDir dir(fs::temp_directory_path(), "rb-kernel-hz");
+  struct Row {
+    std::string image_name;
+    std::optional<std::string> config;
+    std::optional<int> hz;
+  };
+  const Row rows[] = {
+      {"bzImage", "CONFIG_HZ=250\n", 250},
+      {"bzImage", "CONFIG_SMP=y\n", std::nullopt},
+      {"bzImage", std::nullopt, std::nullopt},                      // no config beside it
+      {"vmlinuz-6.1.0-56-amd64", "CONFIG_HZ=250\n", std::nullopt},  // not the cache's layout
+  };
+  int i = 0;
+  for (const auto& r : rows) {
+    const fs::path d = dir.path() / std::to_string(i++);
+    fs::create_directories(d);
+    write_file_atomic(d / r.image_name, "kernel");
+    if (r.config) write_file_atomic(d / "config", *r.config);
+    EXPECT_EQ(cached_kernel_hz(d / r.image_name), r.hz) << d / r.image_name;
+  }
+}
+
 }  // namespace
 }  // namespace rb::kernel

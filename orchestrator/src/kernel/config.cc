@@ -67,16 +67,14 @@ std::map<std::string, std::string> parse_dotconfig(std::string_view text) {
   return out;
 }
 
-std::optional<int> image_hz(const std::filesystem::path& bzimage) {
-  // The cache's layout (kernel/build.cc): kernels/<key>/{bzImage,config}.
-  const auto config = bzimage.parent_path() / "config";
-  std::error_code ec;
-  if (bzimage.filename() != "bzImage" || !std::filesystem::is_regular_file(config, ec)) return std::nullopt;
-  // One line is needed, on every boot: look for it, do not parse the config.
-  std::ifstream in(config);
-  for (std::string line; std::getline(in, line);) {
+std::optional<int> config_hz(std::string_view config) {
+  // One line is needed: look for it, do not parse the whole config.
+  for (size_t i = 0; i < config.size();) {
+    const size_t eol = std::min(config.find('\n', i), config.size());
+    const std::string_view line = config.substr(i, eol - i);
+    i = eol + 1;
     if (!line.starts_with("CONFIG_HZ=")) continue;
-    const std::string v = line.substr(10);
+    const std::string v(line.substr(10));
     if (v.empty() || v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
     const int hz = std::stoi(v);
     return hz >= 24 && hz <= 10000 ? std::optional<int>(hz) : std::nullopt;

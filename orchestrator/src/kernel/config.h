@@ -25,10 +25,9 @@ std::vector<ConfigOption> load_fragment(const std::filesystem::path& path);
 // A resolved .config as a map name -> value ("n" for "is not set").
 std::map<std::string, std::string> parse_dotconfig(std::string_view text);
 
-// CONFIG_HZ of the kernel whose bzImage is `bzimage`, read from the config
-// the kernel cache keeps beside it; nullopt for a kernel from elsewhere (a
-// bzImage does not say its HZ) or an unreadable value.
-std::optional<int> image_hz(const std::filesystem::path& bzimage);
+// CONFIG_HZ of a resolved .config's text; nullopt when it does not say or
+// says something that is not a timer rate.
+std::optional<int> config_hz(std::string_view config);
 
 struct Mismatch {
   ConfigOption wanted;

@@ -126,6 +126,7 @@ class BootLoop {
     BootRequest req{.label = kr.variant.label,
                     .index = t.boot,
                     .kernel = kr.artifact.bzimage,
+                    .kernel_hz = kr.artifact.hz,
                     .guest = kr.guest,
                     .trials = t.trials,
                     .seed = t.boot,

@@ -64,6 +64,7 @@ CommitCounts CommitRunner::run(const std::string& commit, const kernel::BuildArt
     BootRequest req{.label = commit.substr(0, 12),
                     .index = seed,
                     .kernel = k.bzimage,
+                    .kernel_hz = k.hz,
                     .guest = s_.guest,
                     .trials = std::min(s_.trials, max_trials - c.trials),
                     .seed = seed,

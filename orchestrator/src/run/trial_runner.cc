@@ -5,7 +5,6 @@
 #include <chrono>
 
 #include "console/console_report.h"
-#include "kernel/config.h"
 #include "run/classify.h"
 #include "run/contract.h"
 #include "run/paths.h"
@@ -110,7 +109,7 @@ vm::BootSpec trial_boot_spec(const BootRequest& req, const fs::path& initrd, vm:
   spec.vcpus = g.vcpus;
   spec.memory_mb = g.memory_mb;
   spec.accel = accel;
-  spec.kernel_hz = kernel::image_hz(req.kernel);
+  spec.kernel_hz = req.kernel_hz;
   spec.console_log = console_log;
   spec.timeout = std::chrono::seconds(90 + static_cast<long>(req.trials) * g.duration_ms * 2 / 1000);
   spec.no_output_timeout = std::chrono::seconds(std::max(60, 3 * g.duration_ms / 1000));

@@ -28,6 +28,7 @@ struct BootRequest {
   std::string label;  // kernel label: names the console log, tags the record
   int index = 0;      // boot number (console log name)
   std::filesystem::path kernel;
+  std::optional<int> kernel_hz;  // its CONFIG_HZ when known (kernel::BuildArtifact::hz)
   GuestSetup guest;
   int trials = 1;  // trials asked of the guest test in this boot
   int seed = 1;

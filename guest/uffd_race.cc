@@ -137,7 +137,8 @@ Options parse_options(int argc, char** argv) {
 }
 
 // read(2), not an ifstream: iostreams would start the C++ locale machinery,
-// which TCG translates afresh at every boot (docs/PERFORMANCE.md).
+// which TCG translates afresh at every boot (docs/PERFORMANCE.md, "The
+// initramfs's own start").
 std::map<std::string, long> meminfo() {
   std::map<std::string, long> m;
   std::string text;

@@ -73,7 +73,7 @@ void say(const std::string& s) { write_line(g_prefix + s + "\n"); }
 // test (run/contract.cc); without /proc/sys we cannot tell, so the tty.
 // Plain read(2), no iostreams: a static binary that uses them starts the
 // C++ locale machinery, which TCG must translate at every boot
-// (docs/PERFORMANCE.md, "/init without iostreams").
+// (docs/PERFORMANCE.md, "The initramfs's own start").
 std::string read_file(const char* path) {
   std::string out;
   const int fd = open(path, O_RDONLY | O_CLOEXEC);

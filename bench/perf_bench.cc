@@ -226,12 +226,14 @@ fs::path newest_distro_kernel() {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-run::BootRequest request(Ctx& c, const std::string& label, const fs::path& kernel, run::GuestSetup g, int trials) {
+// `hz`: the kernel's CONFIG_HZ when known (an artifact's; none for the distro kernel).
+run::BootRequest request(Ctx& c, const std::string& label, const fs::path& kernel, std::optional<int> hz,
+                         run::GuestSetup g, int trials) {
   run::BootRequest r;
   r.label = label;
   r.index = ++c.boot_index;
   r.kernel = kernel;
-  r.kernel_hz = kernel::cached_kernel_hz(kernel);
+  r.kernel_hz = hz;
   r.guest = std::move(g);
   r.trials = trials;
   r.seed = r.index;
@@ -300,10 +302,10 @@ void section_boot(Ctx& c) {
   for (int i = 0; i < c.o.boots; ++i) {
     Heavy h(c);
     // Interleaved, so drift in the machine's load hits both alike.
-    auto b = c.runner->boot(request(c, "boot-ours", c.patched->bzimage, g, 1));
+    auto b = c.runner->boot(request(c, "boot-ours", c.patched->bzimage, c.patched->hz, g, 1));
     if (b.boot_to_first_trial_s) ours.push_back(*b.boot_to_first_trial_s); else ++our_bad;
     if (distro.empty()) continue;
-    auto d = c.runner->boot(request(c, "boot-distro", distro, g, 1));
+    auto d = c.runner->boot(request(c, "boot-distro", distro, std::nullopt, g, 1));
     if (d.boot_to_first_trial_s) theirs.push_back(*d.boot_to_first_trial_s); else ++their_bad;
   }
   const Spread a = spread(ours), b = spread(theirs);
@@ -384,7 +386,7 @@ void section_candidates(Ctx& c) {
   const fs::path dir = c.work / "candidates";
   fs::create_directories(dir);
   auto command = [&](const Candidate& cand, const std::string& extra, const fs::path& log) {
-    auto req = request(c, "cand", c.patched->bzimage, g, 1);
+    auto req = request(c, "cand", c.patched->bzimage, c.patched->hz, g, 1);
     auto spec = run::trial_boot_spec(req, img.path, accel, log);
     for (const auto& a : {cand.append, extra})
       if (!a.empty()) spec.cmdline += " " + a;
@@ -541,13 +543,13 @@ void section_ttff(Ctx& c) {
   for (int i = 0; i < std::max(c.o.ttff_boots, peer_boots); ++i) {
     if (i < c.o.ttff_boots) {
       Heavy h(c);
-      auto req = request(c, "ttff-ours", c.unpatched->bzimage, ours, 1000);
+      auto req = request(c, "ttff-ours", c.unpatched->bzimage, c.unpatched->hz, ours, 1000);
       req.timeout = std::chrono::seconds(c.o.ttff_cap_s);
       add(a, ttff_boot(c, req));
     }
     if (i < peer_boots) {
       Heavy h(c);
-      auto req = request(c, "ttff-selftest", c.unpatched->bzimage, peer, 100000);
+      auto req = request(c, "ttff-selftest", c.unpatched->bzimage, c.unpatched->hz, peer, 100000);
       req.initrd = img.path;
       req.timeout = std::chrono::seconds(c.o.selftest_cap_s);
       req.no_output_timeout = std::chrono::seconds(c.o.selftest_cap_s + 30);
@@ -591,7 +593,7 @@ Tp throughput(Ctx& c, int vms, bool long_boot, int total) {
         run::BootRequest req;
         {
           std::lock_guard l(mu);
-          req = request(c, fmt::format("tp{}-{}", vms, long_boot ? "long" : "short"), c.unpatched->bzimage, g, per);
+          req = request(c, fmt::format("tp{}-{}", vms, long_boot ? "long" : "short"), c.unpatched->bzimage, c.unpatched->hz, g, per);
         }
         auto b = c.runner->boot(req);
         std::lock_guard l(mu);

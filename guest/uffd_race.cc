@@ -40,6 +40,8 @@
 #include <thread>
 #include <vector>
 
+#include "proc_text.h"  // images/: /proc without iostreams
+
 namespace {
 
 constexpr size_t kHugePage = 2UL << 20;
@@ -136,23 +138,10 @@ Options parse_options(int argc, char** argv) {
   return o;
 }
 
-// read(2), not an ifstream: iostreams would start the C++ locale machinery,
-// which TCG translates afresh at every boot (docs/PERFORMANCE.md, "The
-// initramfs's own start").
 std::map<std::string, long> meminfo() {
   std::map<std::string, long> m;
-  std::string text;
-  if (const int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC); fd >= 0) {
-    char buf[4096];
-    for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) text.append(buf, static_cast<size_t>(n));
-    close(fd);
-  }
-  for (size_t i = 0; i < text.size();) {
-    const size_t eol = std::min(text.find('\n', i), text.size());
-    const std::string line = text.substr(i, eol - i);
-    i = eol + 1;
+  for (const auto& line : rb_init::split(rb_init::read_text("/proc/meminfo"), "\n"))
     if (const auto c = line.find(':'); c != std::string::npos) m[line.substr(0, c)] = atol(line.c_str() + c + 1);
-  }
   return m;
 }
 

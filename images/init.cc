@@ -25,7 +25,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,8 +33,12 @@
 #include <vector>
 
 #include "line_forwarder.h"
+#include "proc_text.h"
 
 namespace {
+
+using rb_init::read_text;
+using rb_init::split;
 
 constexpr std::string_view kMarker = rb_init::LineForwarder::kMarker;
 constexpr size_t kMaxShown = 800;  // of the exec marker's command: with the prefix, one kmsg record
@@ -71,33 +74,8 @@ void say(const std::string& s) { write_line(g_prefix + s + "\n"); }
 // lines per 5 s from user space and drops the rest silently. The host puts
 // printk.devkmsg=on on the command line, which also locks it against the
 // test (run/contract.cc); without /proc/sys we cannot tell, so the tty.
-// Plain read(2), no iostreams: a static binary that uses them starts the
-// C++ locale machinery, which TCG must translate at every boot
-// (docs/PERFORMANCE.md, "The initramfs's own start").
-std::string read_file(const char* path) {
-  std::string out;
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR);)
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
-
-// The pieces of s between separators (any of seps), empty ones dropped.
-std::vector<std::string> split(std::string_view s, std::string_view seps) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < s.size();) {
-    const size_t end = std::min(s.find_first_of(seps, i), s.size());
-    if (end > i) out.emplace_back(s.substr(i, end - i));
-    i = end + 1;
-  }
-  return out;
-}
-
 int open_kmsg() {
-  const auto mode = split(read_file("/proc/sys/kernel/printk_devkmsg"), " \t\n");
+  const auto mode = split(read_text("/proc/sys/kernel/printk_devkmsg"), " \t\n");
   if (mode.empty() || mode[0] != "on") return -1;
   return open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 }
@@ -173,7 +151,7 @@ std::vector<std::string> mount_all() {
 
 void say_hugepages() {
   long total = -1, free_pages = -1;
-  for (const auto& line : split(read_file("/proc/meminfo"), "\n")) {
+  for (const auto& line : split(read_text("/proc/meminfo"), "\n")) {
     if (line.rfind("HugePages_Total:", 0) == 0) total = atol(line.c_str() + 16);
     if (line.rfind("HugePages_Free:", 0) == 0) free_pages = atol(line.c_str() + 15);
   }
@@ -236,7 +214,7 @@ int main() {
   if (g_console < 0) g_console = 1;
   const std::vector<std::string> mount_errors = mount_all();
   g_kmsg = open_kmsg();
-  const std::string cmdline = read_file("/proc/cmdline");
+  const std::string cmdline = read_text("/proc/cmdline");
   const std::string nonce = cmdline_value(cmdline, "rb.nonce");
   if (valid_name(nonce)) g_prefix = std::string(kMarker) + " " + nonce + ": ";
   say("start");

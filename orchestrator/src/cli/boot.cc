@@ -38,9 +38,9 @@ int run_boot(const BootFlags& f) {
   run::Settings s = run::resolve_settings(f.o, fs::absolute("racebisect-boot"));
   fs::create_directories(s.out);
   run::TrialRunner runner(s.cache, s.out, s.accel, s.backend);
-  run::BootRequest req{
-      .label = "boot", .index = 1, .kernel = fs::absolute(f.kernel),
-      .kernel_hz = kernel::cached_kernel_hz(fs::absolute(f.kernel)), .guest = s.guest, .trials = s.trials, .seed = 1};
+  const fs::path kernel = fs::absolute(f.kernel);
+  run::BootRequest req{.label = "boot", .index = 1, .kernel = kernel, .kernel_hz = kernel::cached_kernel_hz(kernel),
+                       .guest = s.guest, .trials = s.trials, .seed = 1};
   req.append = f.append;
   req.timeout = std::chrono::seconds(f.timeout);
   req.no_output_timeout = std::chrono::seconds(f.no_output_timeout);

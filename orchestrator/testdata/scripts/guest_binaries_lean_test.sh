@@ -2,8 +2,8 @@
 # The initramfs's binaries start at every boot, under TCG, where every code
 # page a process runs is translated afresh: they carry no debug info (a
 # bigger cpio to load and unpack) and no iostreams (a static binary that
-# uses them runs the C++ locale set-up at start). Measured: /init's start to
-# the test's KTAP header 149 ms -> 123 ms (docs/PERFORMANCE.md, "The
+# uses them runs the C++ locale set-up at start). Measured: `Run /init` to
+# the test's KTAP header 157 ms -> 116 ms (docs/PERFORMANCE.md, "The
 # initramfs's own start").
 # Usage: guest_binaries_lean_test.sh BINARY...
 set -u

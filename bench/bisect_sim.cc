@@ -13,8 +13,9 @@
 // the culprit. The figures in a cell come from --runs seeded runs; all
 // randomness is splitmix64, so a seed gives the same table on any machine.
 //
-//   bisect_sim [--runs 1000] [--seed 1] [--cells all|NAME,...] [--methods driver,git+sprt,git+fixed10]
+//   bisect_sim [--runs 1000] [--seed 1] [--cells all|NAME|LABEL,...] [--methods driver,git+sprt,git+fixed10]
 //              [--budget 5000] [--confidence 0.99] [--quick] [--list] [--jobs N]
+// A LABEL is one cell as --list prints it ("matched n=64 rate=0.1").
 // --quick: the bounded gate run by ctest (fewer runs and cells); exits 1
 // if a gate assertion fails. --jobs: threads (default: the cores); the
 // figures are the same for any value.
@@ -262,11 +263,20 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) std::fprintf(stderr, "%s needs a value\n", a.c_str()), std::exit(2);
       return argv[++i];
     };
-    auto set_of = [](const std::string& s) {
-      std::set<std::string> out;
+    auto list_of = [](const std::string& s) {
+      std::vector<std::string> out;
       std::stringstream in(s);
-      for (std::string item; std::getline(in, item, ',');) out.insert(item);
+      for (std::string item; std::getline(in, item, ',');) out.push_back(item);
       return out;
+    };
+    auto set_of = [&](const std::string& s) {
+      const auto items = list_of(s);
+      return std::set<std::string>(items.begin(), items.end());
+    };
+    // A comma-separated list of numbers, in its order.
+    auto numbers = [&]<class T>(const std::string& s, std::vector<T>& out) {
+      out.clear();
+      for (const auto& item : list_of(s)) out.push_back(static_cast<T>(std::stod(item)));
     };
     if (a == "--runs") o.runs = std::stoi(value());
     else if (a == "--seed") o.seed = std::stoull(value());
@@ -279,22 +289,17 @@ Options parse(int argc, char** argv) {
     else if (a == "--trace") o.trace = std::stoi(value());
     else if (a == "--jobs") o.jobs = std::max(1, std::stoi(value()));
     else if (a == "--rate-change") o.driver.posterior.rate_change = std::stod(value());
-    else if (a == "--change-factors") {
-      o.driver.posterior.change_factors.clear();
-      for (const auto& f : set_of(value())) o.driver.posterior.change_factors.push_back(std::stod(f));
-    } else if (a == "--dispersion") {
-      o.driver.posterior.dispersion.clear();
-      std::stringstream in(value());
-      for (std::string item; std::getline(in, item, ',');) o.driver.posterior.dispersion.push_back(std::stod(item));
-    } else if (a == "--dispersion-prior") {
-      o.driver.posterior.dispersion_prior.clear();
-      std::stringstream in(value());
-      for (std::string item; std::getline(in, item, ',');) o.driver.posterior.dispersion_prior.push_back(std::stod(item));
-    } else if (a == "--flake-max") o.driver.posterior.flake_max = std::stod(value());
+    else if (a == "--change-factors") numbers(value(), o.driver.posterior.change_factors);
+    else if (a == "--dispersion") numbers(value(), o.driver.posterior.dispersion);
+    else if (a == "--dispersion-prior") numbers(value(), o.driver.posterior.dispersion_prior);
+    else if (a == "--flake-max") o.driver.posterior.flake_max = std::stod(value());
     else if (a == "--endpoint-failures") o.driver.endpoint_failures = std::stoi(value());
+    else if (a == "--step-cost") o.driver.planner.step_cost = std::stod(value());
+    else if (a == "--clean-power") o.driver.clean_power = std::stod(value());
+    else if (a == "--trial-options") numbers(value(), o.driver.planner.trial_options);
     else {
       std::fprintf(stderr,
-                   "usage: bisect_sim [--runs N] [--seed S] [--cells all|NAME,...] [--methods driver,git+sprt,"
+                   "usage: bisect_sim [--runs N] [--seed S] [--cells all|NAME|LABEL,...] [--methods driver,git+sprt,"
                    "git+fixed10]\n                  [--budget COST] [--confidence C] [--quick] [--list] [--jobs N]\n");
       std::exit(a == "--help" || a == "-h" ? 0 : 2);
     }
@@ -361,6 +366,16 @@ int main(int argc, char** argv) {
     for (const auto& s : cells) std::printf("%s\n", label(s).c_str());
     return 0;
   }
+  for (const auto& want : opt.cells)
+    if (std::none_of(cells.begin(), cells.end(), [&](const Scenario& s) { return want == s.name || want == label(s); })) {
+      std::fprintf(stderr, "bisect_sim: --cells: no cell is named \"%s\" (--list prints them)\n", want.c_str());
+      return 2;
+    }
+  for (const auto& m : opt.methods)
+    if (m != "driver" && m != "git+sprt" && m != "git+fixed10") {
+      std::fprintf(stderr, "bisect_sim: --methods: unknown method \"%s\"\n", m.c_str());
+      return 2;
+    }
   std::printf("bisect_sim: runs=%d seed=%llu budget=%g confidence=%g (cost = trials + %g/build + %g/empty boot)\n",
               opt.runs, static_cast<unsigned long long>(opt.seed), opt.budget, opt.confidence, kBuildCost,
               kEmptyBootCost);
@@ -371,7 +386,7 @@ int main(int argc, char** argv) {
   bool pass = true;
   for (size_t ci = 0; ci < cells.size(); ++ci) {
     const Scenario& s = cells[ci];
-    if (!opt.cells.empty() && !opt.cells.count(s.name)) continue;
+    if (!opt.cells.empty() && !opt.cells.count(s.name) && !opt.cells.count(label(s))) continue;
     std::printf("\n%s (%d runs%s)\n", label(s).c_str(), opt.runs, s.model_matched() ? ", model-matched" : "");
     print_header();
     for (const std::string& m : {std::string("driver"), std::string("git+sprt"), std::string("git+fixed10")}) {

@@ -32,7 +32,7 @@
 #include <string>
 #include <vector>
 
-#include "record/nightly.h"
+#include "record/night.h"
 #include "stats/binomial.h"
 #include "stats/poisson.h"
 

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "record/nightly.h"
+#include "record/night.h"
 #include "report/compare.h"
 #include "report/trend.h"
 #include "stats/exposure.h"

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "record/nightly.h"
+#include "record/night.h"
 #include "report/compare.h"
 #include "report/trend.h"
 

@@ -12,7 +12,7 @@
 #pragma once
 #include <string>
 
-#include "record/nightly.h"
+#include "record/night.h"
 #include "report/compare.h"
 
 namespace rb::report {

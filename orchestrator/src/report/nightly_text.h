@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "record/nightly.h"
+#include "record/night.h"
 #include "report/compare.h"
 #include "report/trend.h"
 #include "store/history.h"

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "record/nightly.h"
+#include "record/night.h"
 #include "report/compare.h"
 #include "stats/trend.h"
 

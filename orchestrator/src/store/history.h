@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "record/nightly.h"
+#include "record/night.h"
 
 struct sqlite3;
 

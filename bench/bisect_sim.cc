@@ -20,6 +20,7 @@
 // if a gate assertion fails. --jobs: threads (default: the cores); the
 // figures are the same for any value.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -40,12 +41,13 @@ namespace {
 using namespace sim;
 
 constexpr double kBuildCost = 50, kEmptyBootCost = 8;
+const std::array<std::string, 3> kMethods = {"driver", "git+sprt", "git+fixed10"};
 
 struct Options {
   int runs = 1000;
   uint64_t seed = 1;
   double budget = 5000, confidence = 0.99;
-  std::set<std::string> cells, methods = {"driver", "git+sprt", "git+fixed10"};
+  std::set<std::string> cells, methods{kMethods.begin(), kMethods.end()};
   bool quick = false, list = false;
   int trace = 0;  // print the driver's steps of this many runs per cell
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -294,6 +296,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--dispersion-prior") numbers(value(), o.driver.posterior.dispersion_prior);
     else if (a == "--flake-max") o.driver.posterior.flake_max = std::stod(value());
     else if (a == "--endpoint-failures") o.driver.endpoint_failures = std::stoi(value());
+    else if (a == "--min-rate") o.driver.min_rate = std::stod(value());
     else if (a == "--step-cost") o.driver.planner.step_cost = std::stod(value());
     else if (a == "--clean-power") o.driver.clean_power = std::stod(value());
     else if (a == "--trial-options") numbers(value(), o.driver.planner.trial_options);
@@ -372,7 +375,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   for (const auto& m : opt.methods)
-    if (m != "driver" && m != "git+sprt" && m != "git+fixed10") {
+    if (std::find(kMethods.begin(), kMethods.end(), m) == kMethods.end()) {
       std::fprintf(stderr, "bisect_sim: --methods: unknown method \"%s\"\n", m.c_str());
       return 2;
     }
@@ -389,7 +392,7 @@ int main(int argc, char** argv) {
     if (!opt.cells.empty() && !opt.cells.count(s.name) && !opt.cells.count(label(s))) continue;
     std::printf("\n%s (%d runs%s)\n", label(s).c_str(), opt.runs, s.model_matched() ? ", model-matched" : "");
     print_header();
-    for (const std::string& m : {std::string("driver"), std::string("git+sprt"), std::string("git+fixed10")}) {
+    for (const std::string& m : kMethods) {
       if (!opt.methods.count(m)) continue;
       const Tally t = run_cell(m, s, ci, opt);
       print_row(m, t);

@@ -280,31 +280,39 @@ Options parse(int argc, char** argv) {
       out.clear();
       for (const auto& item : list_of(s)) out.push_back(static_cast<T>(std::stod(item)));
     };
-    if (a == "--runs") o.runs = std::stoi(value());
-    else if (a == "--seed") o.seed = std::stoull(value());
-    else if (a == "--budget") o.budget = std::stod(value());
-    else if (a == "--confidence") o.confidence = std::stod(value());
-    else if (a == "--cells") o.cells = set_of(value());
-    else if (a == "--methods") o.methods = set_of(value());
-    else if (a == "--quick") o.quick = true;
-    else if (a == "--list") o.list = true;
-    else if (a == "--trace") o.trace = std::stoi(value());
-    else if (a == "--jobs") o.jobs = std::max(1, std::stoi(value()));
-    else if (a == "--rate-change") o.driver.posterior.rate_change = std::stod(value());
-    else if (a == "--change-factors") numbers(value(), o.driver.posterior.change_factors);
-    else if (a == "--dispersion") numbers(value(), o.driver.posterior.dispersion);
-    else if (a == "--dispersion-prior") numbers(value(), o.driver.posterior.dispersion_prior);
-    else if (a == "--flake-max") o.driver.posterior.flake_max = std::stod(value());
-    else if (a == "--endpoint-failures") o.driver.endpoint_failures = std::stoi(value());
-    else if (a == "--min-rate") o.driver.min_rate = std::stod(value());
-    else if (a == "--step-cost") o.driver.planner.step_cost = std::stod(value());
-    else if (a == "--clean-power") o.driver.clean_power = std::stod(value());
-    else if (a == "--trial-options") numbers(value(), o.driver.planner.trial_options);
-    else {
-      std::fprintf(stderr,
-                   "usage: bisect_sim [--runs N] [--seed S] [--cells all|NAME|LABEL,...] [--methods driver,git+sprt,"
-                   "git+fixed10]\n                  [--budget COST] [--confidence C] [--quick] [--list] [--jobs N]\n");
-      std::exit(a == "--help" || a == "-h" ? 0 : 2);
+    try {
+      if (a == "--runs") o.runs = std::stoi(value());
+      else if (a == "--seed") o.seed = std::stoull(value());
+      else if (a == "--budget") o.budget = std::stod(value());
+      else if (a == "--confidence") o.confidence = std::stod(value());
+      else if (a == "--cells") o.cells = set_of(value());
+      else if (a == "--methods") o.methods = set_of(value());
+      else if (a == "--quick") o.quick = true;
+      else if (a == "--list") o.list = true;
+      else if (a == "--trace") o.trace = std::stoi(value());
+      else if (a == "--jobs") o.jobs = std::max(1, std::stoi(value()));
+      else if (a == "--rate-change") o.driver.posterior.rate_change = std::stod(value());
+      else if (a == "--change-factors") numbers(value(), o.driver.posterior.change_factors);
+      else if (a == "--dispersion") numbers(value(), o.driver.posterior.dispersion);
+      else if (a == "--dispersion-prior") numbers(value(), o.driver.posterior.dispersion_prior);
+      else if (a == "--flake-max") o.driver.posterior.flake_max = std::stod(value());
+      else if (a == "--endpoint-failures") o.driver.endpoint_failures = std::stoi(value());
+      else if (a == "--min-rate") o.driver.min_rate = std::stod(value());
+      else if (a == "--step-cost") o.driver.planner.step_cost = std::stod(value());
+      else if (a == "--clean-power") o.driver.clean_power = std::stod(value());
+      else if (a == "--trial-options") numbers(value(), o.driver.planner.trial_options);
+      else {
+        std::fprintf(stderr,
+                     "usage: bisect_sim [--runs N] [--seed S] [--cells all|NAME|LABEL,...] [--methods driver,git+sprt,"
+                     "git+fixed10]\n                  [--budget COST] [--confidence C] [--quick] [--list] [--jobs N]\n"
+                     "  model and planner knobs: --rate-change P --change-factors F,... --dispersion R,...\n"
+                     "  --dispersion-prior W,... --flake-max E --endpoint-failures K --min-rate P --step-cost C\n"
+                     "  --clean-power P --trial-options T,...\n");
+        std::exit(a == "--help" || a == "-h" ? 0 : 2);
+      }
+    } catch (const std::logic_error&) {  // std::stod/stoi: not a number, or out of range
+      std::fprintf(stderr, "bisect_sim: %s: \"%s\" is not a number it takes\n", a.c_str(), argv[i]);
+      std::exit(2);
     }
   }
   if (o.cells.count("all")) o.cells.clear();

@@ -17,6 +17,7 @@ refuses() {  # refuses WHAT ARGS...: exit 2, a message naming WHAT, nothing simu
 refuses nonexistent --cells nonexistent
 refuses 'matched n=64 rate=0.5' --cells 'matched n=64 rate=0.5'
 refuses drivr --methods drivr
+refuses lots --runs lots
 
 out=$("$sim" --runs 2 --methods driver --cells 'matched n=64 rate=0.7' 2>&1); rc=$?
 cells=$(grep -c ' runs, ' <<<"$out")

@@ -240,6 +240,12 @@ run::BootRequest request(Ctx& c, const std::string& label, const fs::path& kerne
   return r;
 }
 
+// A kernel this project built: its bzImage with the CONFIG_HZ it was built with.
+run::BootRequest request(Ctx& c, const std::string& label, const kernel::BuildArtifact& k, run::GuestSetup g,
+                         int trials) {
+  return request(c, label, k.bzimage, k.hz, std::move(g), trials);
+}
+
 // ---- 0. machine -------------------------------------------------------------
 
 // One core's speed, so two tables can be told apart: machines with the same
@@ -302,7 +308,7 @@ void section_boot(Ctx& c) {
   for (int i = 0; i < c.o.boots; ++i) {
     Heavy h(c);
     // Interleaved, so drift in the machine's load hits both alike.
-    auto b = c.runner->boot(request(c, "boot-ours", c.patched->bzimage, c.patched->hz, g, 1));
+    auto b = c.runner->boot(request(c, "boot-ours", *c.patched, g, 1));
     if (b.boot_to_first_trial_s) ours.push_back(*b.boot_to_first_trial_s); else ++our_bad;
     if (distro.empty()) continue;
     auto d = c.runner->boot(request(c, "boot-distro", distro, std::nullopt, g, 1));
@@ -386,7 +392,7 @@ void section_candidates(Ctx& c) {
   const fs::path dir = c.work / "candidates";
   fs::create_directories(dir);
   auto command = [&](const Candidate& cand, const std::string& extra, const fs::path& log) {
-    auto req = request(c, "cand", c.patched->bzimage, c.patched->hz, g, 1);
+    auto req = request(c, "cand", *c.patched, g, 1);
     auto spec = run::trial_boot_spec(req, img.path, accel, log);
     for (const auto& a : {cand.append, extra})
       if (!a.empty()) spec.cmdline += " " + a;
@@ -543,13 +549,13 @@ void section_ttff(Ctx& c) {
   for (int i = 0; i < std::max(c.o.ttff_boots, peer_boots); ++i) {
     if (i < c.o.ttff_boots) {
       Heavy h(c);
-      auto req = request(c, "ttff-ours", c.unpatched->bzimage, c.unpatched->hz, ours, 1000);
+      auto req = request(c, "ttff-ours", *c.unpatched, ours, 1000);
       req.timeout = std::chrono::seconds(c.o.ttff_cap_s);
       add(a, ttff_boot(c, req));
     }
     if (i < peer_boots) {
       Heavy h(c);
-      auto req = request(c, "ttff-selftest", c.unpatched->bzimage, c.unpatched->hz, peer, 100000);
+      auto req = request(c, "ttff-selftest", *c.unpatched, peer, 100000);
       req.initrd = img.path;
       req.timeout = std::chrono::seconds(c.o.selftest_cap_s);
       req.no_output_timeout = std::chrono::seconds(c.o.selftest_cap_s + 30);
@@ -593,7 +599,7 @@ Tp throughput(Ctx& c, int vms, bool long_boot, int total) {
         run::BootRequest req;
         {
           std::lock_guard l(mu);
-          req = request(c, fmt::format("tp{}-{}", vms, long_boot ? "long" : "short"), c.unpatched->bzimage, c.unpatched->hz, g, per);
+          req = request(c, fmt::format("tp{}-{}", vms, long_boot ? "long" : "short"), *c.unpatched, g, per);
         }
         auto b = c.runner->boot(req);
         std::lock_guard l(mu);
